@@ -1,6 +1,97 @@
+/* img-engine — the libvips worker process. See src/engine.h. */
+#include "config.h"
+#include "engine.h"
+#include "img_error.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+#define EXIT_CONFIG 2
+
+static engine_t *s_engine;
+
+static void s_on_signal(int sig)
 {
-    puts("img-engine: not built yet");
-    return 1;
+    (void)sig;
+    if (s_engine)
+        engine_stop(s_engine);
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: img-engine [-c CONFIG] [--no-supervisor] [--version] [--help]\n"
+                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
+    for (size_t i = 0; i < config_key_count(); i++) {
+        const char *key, *def, *help;
+        config_key_info(i, &key, &def, &help);
+        fprintf(out, "  %-22s %s (default \"%s\")\n", key, help, def);
+    }
+}
+
+/* The engine itself, in the supervised child. */
+static int s_engine_main(void *arg)
+{
+    const img_config_t *cfg = arg;
+    zsys_handler_set(NULL);
+    if (VIPS_INIT("img-engine")) {
+        log_error("cannot initialise libvips: %s", vips_error_buffer());
+        return 1;
+    }
+    vips_cache_set_max(0);
+    vips_block_untrusted_set(TRUE);
+    s_engine = engine_new(cfg);
+    if (!s_engine) {
+        log_error("%s", img_error_message());
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int rc = engine_run(s_engine);
+    if (rc < 0)
+        log_error("engine: %s", img_error_message());
+    bool busy = engine_busy(s_engine);
+    engine_destroy(&s_engine); /* flushes the last messages (linger) */
+    log_info("engine: stopped");
+    if (busy)
+        _exit(rc < 0 ? 1 : 0); /* threads still inside libvips: do not wait for them */
+    vips_shutdown();
+    return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    int supervised = 1;
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"no-supervisor", no_argument, NULL, 'n'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'n': supervised = 0; break;
+        case 'V': puts("img-engine 0.1.0"); return 0;
+        case 'h': s_usage(stdout); return 0;
+        default: s_usage(stderr); return EXIT_CONFIG;
+        }
+    }
+    static img_config_t cfg;
+    if (config_load(&cfg, config_path) < 0) {
+        fprintf(stderr, "img-engine: %s\n", img_error_message());
+        return EXIT_CONFIG;
+    }
+    log_init("img-engine", (log_level_t)log_level_parse(cfg.log_level));
+    return supervised ? supervisor_run(s_engine_main, &cfg) : s_engine_main(&cfg);
 }

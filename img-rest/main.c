@@ -1,6 +1,137 @@
+/* img-rest — the HTTP front of the image service. See README.md. */
+#include "config.h"
+#include "dispatcher.h"
+#include "http_server.h"
+#include "img_error.h"
+#include "job.h"
+#include "job_events.h"
+#include "job_files.h"
+#include "job_store.h"
+#include "log.h"
+#include "metrics.h"
+#include "rest_app.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+#include <sys/stat.h>
+#include <vips/vips.h>
+
+#define EXIT_CONFIG 2
+
+static void s_usage(FILE *out)
 {
-    puts("img-rest: not built yet");
-    return 1;
+    fprintf(out, "usage: img-rest [-c CONFIG] [--version] [--help]\n"
+                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
+    for (size_t i = 0; i < config_key_count(); i++) {
+        const char *key, *def, *help;
+        config_key_info(i, &key, &def, &help);
+        fprintf(out, "  %-22s %s (default \"%s\")\n", key, help, def);
+    }
+}
+
+static void s_remove_files(const char *id, void *arg)
+{
+    const img_config_t *cfg = arg;
+    if (job_files_remove(cfg->data_dir, id) < 0)
+        log_warn("rest: %s", img_error_message());
+}
+
+static int s_parse_args(int argc, char **argv, const char **config_path)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': *config_path = optarg; break;
+        case 'V': puts("img-rest 0.1.0"); return 0;
+        case 'h': s_usage(stdout); return 0;
+        default: s_usage(stderr); return EXIT_CONFIG;
+        }
+    }
+    return -1; /* go on */
+}
+
+/* Blocks until SIGINT or SIGTERM. */
+static int s_wait_for_stop(void)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    int rc = s_parse_args(argc, argv, &config_path);
+    if (rc >= 0)
+        return rc;
+    static img_config_t cfg;
+    if (config_load(&cfg, config_path) < 0) {
+        fprintf(stderr, "img-rest: %s\n", img_error_message());
+        return EXIT_CONFIG;
+    }
+    log_init("img-rest", (log_level_t)log_level_parse(cfg.log_level));
+    if (!cfg.db_path[0])
+        snprintf(cfg.db_path, sizeof cfg.db_path, "%s/jobs.db", cfg.data_dir);
+
+    /* every thread started from here on inherits the blocked stop signals */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL);
+
+    if (VIPS_INIT("img-rest")) {
+        log_error("cannot initialise libvips: %s", vips_error_buffer());
+        return 1;
+    }
+    vips_cache_set_max(0);
+    vips_block_untrusted_set(TRUE);
+    mkdir(cfg.data_dir, 0750);
+
+    rest_app_t app = {.cfg = &cfg, .started_ms = job_now_ms()};
+    dispatcher_deps_t deps = {.cfg = &cfg, .on_purged = s_remove_files, .on_purged_arg = &cfg};
+    http_server_t *http = NULL;
+    rc = 1;
+    app.store = job_store_open_sqlite(cfg.db_path);
+    app.events = job_events_new();
+    app.metrics = metrics_new();
+    if (!app.store || !app.events || !app.metrics)
+        goto done;
+    deps.store = app.store;
+    deps.events = app.events;
+    app.dispatcher = dispatcher_new(&deps);
+    if (!app.dispatcher)
+        goto done;
+    http = http_server_new(&app);
+    if (!http)
+        goto done;
+    log_info("rest: serving on http://localhost:%d/ (data in %s)", http_server_port(http),
+             cfg.data_dir);
+    int sig = s_wait_for_stop();
+    log_info("rest: %s received, finishing requests in progress", strsignal(sig));
+    rc = 0;
+done:
+    if (rc)
+        log_error("rest: %s", img_error_message());
+    http_server_destroy(&http); /* answers what is in flight, accepts nothing more */
+    dispatcher_destroy(&app.dispatcher);
+    metrics_destroy(&app.metrics);
+    job_events_destroy(&app.events);
+    job_store_destroy(&app.store);
+    vips_shutdown();
+    log_info("rest: stopped");
+    return rc;
 }

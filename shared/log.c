@@ -6,7 +6,7 @@
 #include <time.h>
 
 static const char *s_program = "img";
-static log_level_t s_level = LOG_INFO;
+static log_level_t s_level = IMG_LOG_INFO;
 static const char *const s_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 void log_init(const char *program, log_level_t level)

@@ -7,7 +7,7 @@
 #ifndef IMG_LOG_H
 #define IMG_LOG_H
 
-typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
+typedef enum { IMG_LOG_DEBUG = 0, IMG_LOG_INFO, IMG_LOG_WARN, IMG_LOG_ERROR } log_level_t;
 
 /* program: name shown on each line (not copied: pass a literal). */
 void log_init(const char *program, log_level_t level);
@@ -15,9 +15,9 @@ void log_init(const char *program, log_level_t level);
 int log_level_parse(const char *name);
 void log_msg(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_debug(...) log_msg(IMG_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(IMG_LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(IMG_LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(IMG_LOG_ERROR, __VA_ARGS__)
 
 #endif

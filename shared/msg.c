@@ -7,7 +7,8 @@
 
 static const char *const s_type_names[MSG_TYPE_COUNT] = {
     [MSG_READY] = "ready", [MSG_HEARTBEAT] = "heartbeat", [MSG_STARTED] = "started",
-    [MSG_DONE] = "done",   [MSG_BYE] = "bye",             [MSG_JOB] = "job",
+    [MSG_DONE] = "done",   [MSG_BYE] = "bye",             [MSG_RELEASE] = "release",
+    [MSG_JOB] = "job",
     [MSG_PING] = "ping",   [MSG_CANCEL] = "cancel",
 };
 
@@ -76,6 +77,7 @@ static int s_check(const msg_t *m)
     case MSG_BYE:
         return s_worker_ok(m->worker) ? 0 : -1;
     case MSG_STARTED:
+    case MSG_RELEASE:
         if (!job_id_valid(m->id) || m->attempt < 1)
             goto bad;
         return 0;
@@ -129,6 +131,7 @@ char *msg_encode(const msg_t *m, size_t *len)
         json_object_set_new(o, "worker", json_string(m->worker));
         break;
     case MSG_STARTED:
+    case MSG_RELEASE:
         json_object_set_new(o, "id", json_string(m->id));
         json_object_set_new(o, "attempt", json_integer(m->attempt));
         break;
@@ -277,6 +280,7 @@ static int s_decode_fields(json_t *o, msg_t *m)
     case MSG_BYE:
         return s_get_str(o, "worker", m->worker, sizeof m->worker);
     case MSG_STARTED:
+    case MSG_RELEASE:
         return s_get_id(o, m->id) < 0 || s_get_int(o, "attempt", 1, 1000000, &m->attempt) < 0
                    ? -1
                    : 0;

@@ -28,7 +28,8 @@ typedef enum {
     MSG_HEARTBEAT, /* free, held[]: still alive, renew these leases */
     MSG_STARTED,   /* id, attempt: work on a job began */
     MSG_DONE,      /* id, attempt, ok, result | error_*: a job attempt ended */
-    MSG_BYE,       /* worker leaves; its unfinished jobs go back to the queue */
+    MSG_BYE,       /* worker drains: send it no more jobs */
+    MSG_RELEASE,   /* id, attempt: a job handed back unstarted (draining) */
     /* img-rest -> img-engine */
     MSG_JOB,   /* id, operation, params, attempt, timeout_ms */
     MSG_PING,  /* broker heartbeat */
@@ -43,10 +44,10 @@ typedef struct {
     int free_threads;            /* HEARTBEAT: 0..1024 */
     int n_held;                  /* HEARTBEAT */
     char (*held)[JOB_ID_LEN + 1]; /* HEARTBEAT: n_held ids, owned (msg_clear frees) */
-    char id[JOB_ID_LEN + 1];     /* JOB, STARTED, DONE, CANCEL */
+    char id[JOB_ID_LEN + 1];     /* JOB, STARTED, DONE, RELEASE, CANCEL */
     char operation[MSG_OP_MAX];  /* JOB: [a-z0-9_]+ */
     json_t *params;              /* JOB: object, owned */
-    int attempt;                 /* JOB, STARTED, DONE: 1.. */
+    int attempt;                 /* JOB, STARTED, DONE, RELEASE: 1.. */
     int timeout_ms;              /* JOB: 1.. */
     bool ok;                     /* DONE: true = complete */
     json_t *result;              /* DONE ok: object, owned */

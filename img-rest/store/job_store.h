@@ -67,6 +67,12 @@ int job_store_renew(job_store_t *self, const char *id, const char *worker, int64
 int job_store_finish(job_store_t *self, const char *id, int attempt, const json_t *result,
                      const char *error_code, const char *error_message, int64_t now);
 
+/* Puts job id back in the queue if it is processing with attempt `attempt`
+ * (its worker handed it back unstarted, or it could not be delivered); the
+ * lease is cleared and attempts are kept, so attempt numbers never repeat.
+ * 1 requeued, 0 ignored, -1 error. (Added for the dispatcher.) */
+int job_store_requeue(job_store_t *self, const char *id, int attempt);
+
 /* Puts back in the queue the processing jobs of worker (it left or died):
  * attempts are kept. Returns the number requeued, -1 on error. */
 int job_store_release_worker(job_store_t *self, const char *worker);

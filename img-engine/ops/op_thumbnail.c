@@ -1,0 +1,95 @@
+/* op_thumbnail — a thumbnail of exactly size x size (or width x height).
+ *
+ * The box is width x height; each defaults to size (default 128). With
+ * crop centre (default), attention or entropy the result is exactly the box:
+ * the image is scaled to cover it (keeping the aspect ratio, enlarging if
+ * needed) and vips_smartcrop picks the part kept (the centre, the most
+ * "interesting" region by libvips' attention heuristic, or the region of
+ * highest entropy). With crop none the image is fitted inside the box
+ * instead, so one side may be shorter. EXIF orientation is applied.
+ */
+#include "img_error.h"
+#include "op.h"
+#include "op_params.h"
+#include "op_util.h"
+
+#include <string.h>
+
+static const char *const s_crops[] = {"centre", "attention", "entropy", "none", NULL};
+
+static const op_param_t s_params[] = {
+    {.name = "size", .type = OP_PARAM_INT, .min = 1, .max = 100000, .has_default = true,
+     .def = 128, .help = "Side of the square box in pixels (at most max_output_dim)."},
+    {.name = "width", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+     .help = "Width of the box instead of size."},
+    {.name = "height", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+     .help = "Height of the box instead of size."},
+    {.name = "crop", .type = OP_PARAM_ENUM, .choices = s_crops, .has_default = true,
+     .def_choice = "centre",
+     .help = "centre, attention or entropy give exactly the box; none fits inside it."},
+    {.name = "format", .type = OP_PARAM_ENUM, .choices = op_util_output_formats,
+     .has_default = true, .def_choice = "same",
+     .help = "Output format; same keeps the input's format (heif is written as avif)."},
+    {.name = "quality", .type = OP_PARAM_INT, .min = 1, .max = 100,
+     .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."},
+    {.name = NULL},
+};
+
+static VipsInteresting s_interesting(const char *crop)
+{
+    if (strcmp(crop, "attention") == 0)
+        return VIPS_INTERESTING_ATTENTION;
+    if (strcmp(crop, "entropy") == 0)
+        return VIPS_INTERESTING_ENTROPY;
+    if (strcmp(crop, "none") == 0)
+        return VIPS_INTERESTING_NONE;
+    return VIPS_INTERESTING_CENTRE;
+}
+
+static int s_box(const json_t *params, const img_config_t *cfg, int *w, int *h)
+{
+    static const char *const names[] = {"size", "width", "height"};
+    for (int i = 0; i < 3; i++) {
+        if (op_param_int(params, names[i], 0) > cfg->max_output_dim) {
+            img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from 1 to %d", names[i],
+                          cfg->max_output_dim);
+            return -1;
+        }
+    }
+    int size = op_param_int(params, "size", 128);
+    *w = op_param_int(params, "width", size);
+    *h = op_param_int(params, "height", size);
+    return 0;
+}
+
+static int s_check(json_t *params, const image_info_t *inputs, const img_config_t *cfg)
+{
+    (void)inputs;
+    int w, h;
+    return s_box(params, cfg, &w, &h);
+}
+
+static int s_run(op_job_t *job)
+{
+    int w, h;
+    if (s_box(job->params, job->cfg, &w, &h) != 0)
+        return -1;
+    VipsInteresting crop = s_interesting(op_param_str(job->params, "crop", "centre"));
+    if (vips_thumbnail(job->inputs[0], &job->out, w, "height", h, "crop", crop, NULL) != 0)
+        return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "making the thumbnail failed");
+    if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, w, h) != 0)
+        return -1;
+    op_util_set_output(job);
+    return 0;
+}
+
+const op_def_t op_thumbnail = {
+    .name = "thumbnail",
+    .summary = "Make a thumbnail of an exact size, cropped smartly.",
+    .n_inputs = 1,
+    .inputs = {{.name = "file", .alias = "image"}},
+    .params = s_params,
+    .result_kind = OP_RESULT_IMAGE,
+    .check = s_check,
+    .run = s_run,
+};

@@ -1,0 +1,333 @@
+#include "engine.h"
+
+#include "img_error.h"
+#include "job_id.h"
+#include "log.h"
+#include "msg.h"
+#include "worker.h"
+#include "worker_name.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_THREADS 1024
+#define WATCHDOG_GRACE_MS 30000 /* a job this far past its time limit is stuck */
+
+typedef struct {
+    zactor_t *actor;
+    bool busy;
+    char id[JOB_ID_LEN + 1];
+    int attempt;
+    int64_t deadline_ms; /* started + timeout */
+} slot_t;
+
+struct engine {
+    const img_config_t *cfg;
+    char name[MSG_WORKER_MAX];
+    zsock_t *dealer;
+    zpoller_t *poller;
+    slot_t *slots;
+    int n_slots;
+    volatile sig_atomic_t stopping;
+    bool draining;
+    int64_t drain_deadline_ms;
+    int64_t broker_seen_ms;
+};
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_free_slots(const engine_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->n_slots; i++)
+        n += !self->slots[i].busy;
+    return n;
+}
+
+/* ---- sending to the broker ---- */
+
+static void s_send(engine_t *self, msg_t *m)
+{
+    size_t len;
+    char *text = msg_encode(m, &len);
+    if (!text) {
+        log_error("engine: %s", img_error_message());
+        return;
+    }
+    /* DEALER: queued while disconnected, up to the high-water mark */
+    if (zsock_send(self->dealer, "b", text, len) < 0)
+        log_warn("engine: cannot send '%s' to the broker", msg_type_name(m->type));
+    free(text);
+}
+
+static void s_send_ready(engine_t *self, int credit)
+{
+    if (credit <= 0 || self->draining)
+        return;
+    msg_t m;
+    msg_init(&m, MSG_READY);
+    snprintf(m.worker, sizeof m.worker, "%s", self->name);
+    m.credit = credit;
+    s_send(self, &m);
+}
+
+static void s_send_heartbeat(engine_t *self)
+{
+    msg_t m;
+    msg_init(&m, MSG_HEARTBEAT);
+    snprintf(m.worker, sizeof m.worker, "%s", self->name);
+    m.free_threads = self->draining ? 0 : s_free_slots(self);
+    char(*held)[JOB_ID_LEN + 1] = calloc((size_t)self->n_slots, sizeof *held);
+    int64_t now = s_now();
+    for (int i = 0; held && i < self->n_slots; i++) {
+        slot_t *s = &self->slots[i];
+        /* a job past its time limit is not renewed: its lease lapses */
+        if (s->busy && now < s->deadline_ms)
+            memcpy(held[m.n_held++], s->id, JOB_ID_LEN + 1);
+    }
+    m.held = held;
+    s_send(self, &m);
+    msg_clear(&m);
+}
+
+static void s_send_id(engine_t *self, msg_type_t type, const char *id, int attempt)
+{
+    msg_t m;
+    msg_init(&m, type);
+    snprintf(m.id, sizeof m.id, "%s", id);
+    m.attempt = attempt;
+    s_send(self, &m);
+}
+
+/* ---- the broker link ---- */
+
+static int s_connect(engine_t *self)
+{
+    if (self->dealer) {
+        zpoller_remove(self->poller, self->dealer);
+        zsock_destroy(&self->dealer);
+    }
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) {
+        img_error_set(IMG_E_INTERNAL, "cannot create the ZeroMQ socket");
+        return -1;
+    }
+    zsock_set_identity(self->dealer, self->name);
+    zsock_set_maxmsgsize(self->dealer, self->cfg->max_message_bytes);
+    zsock_set_linger(self->dealer, 2000);
+    zsock_set_rcvtimeo(self->dealer, 0);
+    zsock_set_sndtimeo(self->dealer, 0);
+    zsock_set_reconnect_ivl(self->dealer, 200);
+    zsock_set_reconnect_ivl_max(self->dealer, 2000);
+    if (zsock_connect(self->dealer, "%s", self->cfg->broker_connect) < 0) {
+        img_error_set(IMG_E_INTERNAL, "cannot connect to %s", self->cfg->broker_connect);
+        return -1;
+    }
+    zpoller_add(self->poller, self->dealer);
+    self->broker_seen_ms = s_now();
+    s_send_ready(self, s_free_slots(self));
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+static void s_on_job(engine_t *self, const char *text, size_t len, const msg_t *m)
+{
+    slot_t *slot = NULL;
+    for (int i = 0; !self->draining && i < self->n_slots && !slot; i++)
+        if (!self->slots[i].busy)
+            slot = &self->slots[i];
+    if (!slot) {
+        /* draining, or more jobs than free threads: hand it back unstarted */
+        s_send_id(self, MSG_RELEASE, m->id, m->attempt);
+        return;
+    }
+    slot->busy = true;
+    memcpy(slot->id, m->id, sizeof slot->id);
+    slot->attempt = m->attempt;
+    slot->deadline_ms = s_now() + m->timeout_ms;
+    zsock_send(slot->actor, "b", text, len);
+    s_send_id(self, MSG_STARTED, m->id, m->attempt);
+    log_info("engine: job %s (%s) attempt %d started", m->id, m->operation, m->attempt);
+}
+
+static void s_on_broker(engine_t *self)
+{
+    for (int k = 0; k < 1000; k++) {
+        zframe_t *frame = zframe_recv(self->dealer);
+        if (!frame)
+            return;
+        self->broker_seen_ms = s_now();
+        msg_t m;
+        if (zframe_more(frame) ||
+            msg_decode(zframe_data(frame), zframe_size(frame),
+                       (size_t)self->cfg->max_message_bytes, &m) < 0) {
+            log_warn("engine: dropped a bad message from the broker: %s", img_error_message());
+            /* skip the rest of a multi-frame message */
+            while (zsock_rcvmore(self->dealer)) {
+                zframe_destroy(&frame);
+                frame = zframe_recv(self->dealer);
+            }
+        } else {
+            if (m.type == MSG_JOB)
+                s_on_job(self, (const char *)zframe_data(frame), zframe_size(frame), &m);
+            else if (m.type == MSG_CANCEL)
+                log_info("engine: job %s was cancelled; its result will be discarded", m.id);
+            else if (m.type != MSG_PING)
+                log_warn("engine: unexpected '%s' from the broker", msg_type_name(m.type));
+            msg_clear(&m);
+        }
+        zframe_destroy(&frame);
+    }
+}
+
+static void s_on_worker(engine_t *self, slot_t *slot)
+{
+    char *done = zstr_recv(slot->actor);
+    if (done && *done)
+        zsock_send(self->dealer, "s", done);
+    log_info("engine: job %s attempt %d finished", slot->id, slot->attempt);
+    zstr_free(&done);
+    slot->busy = false;
+    s_send_ready(self, 1);
+}
+
+/* ---- lifecycle ---- */
+
+static void s_begin_drain(engine_t *self)
+{
+    self->draining = true;
+    self->drain_deadline_ms = s_now() + self->cfg->shutdown_grace_s * 1000LL;
+    msg_t m;
+    msg_init(&m, MSG_BYE);
+    snprintf(m.worker, sizeof m.worker, "%s", self->name);
+    s_send(self, &m);
+    log_info("engine: draining: %d job(s) running, %d s to finish", self->n_slots -
+             s_free_slots(self), self->cfg->shutdown_grace_s);
+}
+
+static void s_release_running(engine_t *self)
+{
+    for (int i = 0; i < self->n_slots; i++)
+        if (self->slots[i].busy) {
+            log_warn("engine: handing back job %s unfinished", self->slots[i].id);
+            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].attempt);
+        }
+}
+
+static int s_watchdog(engine_t *self, int64_t now)
+{
+    for (int i = 0; i < self->n_slots; i++) {
+        slot_t *s = &self->slots[i];
+        if (s->busy && now > s->deadline_ms + WATCHDOG_GRACE_MS) {
+            img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit", s->id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int engine_run(engine_t *self)
+{
+    int hb = self->cfg->heartbeat_ms;
+    int64_t next_beat = 0;
+    if (s_connect(self) < 0)
+        return -1;
+    log_info("engine: %s with %d thread(s) connected to %s", self->name, self->n_slots,
+             self->cfg->broker_connect);
+    for (;;) {
+        if (self->stopping && !self->draining)
+            s_begin_drain(self);
+        int64_t now = s_now();
+        if (self->draining && (s_free_slots(self) == self->n_slots ||
+                               now >= self->drain_deadline_ms)) {
+            s_release_running(self);
+            return 0;
+        }
+        if (now >= next_beat) {
+            s_send_heartbeat(self);
+            next_beat = now + hb;
+            if (s_watchdog(self, now) < 0)
+                return -1;
+            if (now - self->broker_seen_ms > 3LL * hb) {
+                log_warn("engine: broker silent for %d ms, reconnecting",
+                         (int)(now - self->broker_seen_ms));
+                if (s_connect(self) < 0)
+                    return -1;
+            }
+        }
+        int wait = (int)(next_beat - now);
+        void *which = zpoller_wait(self->poller, wait < 200 ? wait : 200);
+        if (which == self->dealer)
+            s_on_broker(self);
+        for (int i = 0; which && i < self->n_slots; i++)
+            if (which == self->slots[i].actor)
+                s_on_worker(self, &self->slots[i]);
+    }
+}
+
+void engine_stop(engine_t *self)
+{
+    self->stopping = 1;
+}
+
+engine_t *engine_new(const img_config_t *cfg)
+{
+    engine_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto oom;
+    self->cfg = cfg;
+    if (worker_name_new(self->name, sizeof self->name) < 0)
+        goto fail;
+    self->n_slots = cfg->engine_threads > 0 ? cfg->engine_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (self->n_slots < 1)
+        self->n_slots = 1;
+    if (self->n_slots > MAX_THREADS)
+        self->n_slots = MAX_THREADS;
+    self->slots = calloc((size_t)self->n_slots, sizeof *self->slots);
+    self->poller = zpoller_new(NULL);
+    if (!self->slots || !self->poller)
+        goto oom;
+    for (int i = 0; i < self->n_slots; i++) {
+        self->slots[i].actor = worker_new(cfg);
+        if (!self->slots[i].actor) {
+            img_error_set(IMG_E_INTERNAL, "cannot start worker thread %d", i);
+            goto fail;
+        }
+        zpoller_add(self->poller, self->slots[i].actor);
+    }
+    return self;
+oom:
+    img_error_set(IMG_E_INTERNAL, "out of memory");
+fail:
+    engine_destroy(&self);
+    return NULL;
+}
+
+void engine_destroy(engine_t **pself)
+{
+    if (!pself || !*pself)
+        return;
+    engine_t *self = *pself;
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->dealer);
+    for (int i = 0; self->slots && i < self->n_slots; i++)
+        if (!self->slots[i].busy) /* a busy actor would block until its job ends */
+            zactor_destroy(&self->slots[i].actor);
+    free(self->slots);
+    free(self);
+    *pself = NULL;
+}
+
+bool engine_busy(const engine_t *self)
+{
+    return s_free_slots(self) < self->n_slots;
+}

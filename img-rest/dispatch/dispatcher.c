@@ -1,0 +1,391 @@
+#include "dispatcher.h"
+
+#include "broker_socket.h"
+#include "img_error.h"
+#include "log.h"
+#include "msg.h"
+#include "worker_table.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define CANCEL_QUEUE 64
+#define MAX_BATCH 1000 /* messages handled per poll round */
+
+typedef struct {
+    char id[JOB_ID_LEN + 1];
+    char worker[MSG_WORKER_MAX];
+} cancel_t;
+
+struct dispatcher {
+    dispatcher_deps_t deps;
+    zsock_t *router;
+    int wake_fd;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_int workers;
+    worker_table_t table; /* dispatcher thread only */
+    int64_t next_purge_ms;
+    /* cancels from HTTP threads */
+    pthread_mutex_t lock;
+    cancel_t cancels[CANCEL_QUEUE];
+    int n_cancels;
+    /* counters */
+    atomic_llong dispatched, completed, failed, requeued, dropped;
+};
+
+/* ---- sending ---- */
+
+static int s_send(dispatcher_t *self, const char *worker, const msg_t *m)
+{
+    size_t len;
+    char *text = msg_encode(m, &len);
+    if (!text) {
+        log_error("dispatcher: %s", img_error_message());
+        return -1;
+    }
+    zmsg_t *zm = zmsg_new();
+    zmsg_addstr(zm, worker);
+    zmsg_addmem(zm, text, len);
+    free(text);
+    /* ROUTER_MANDATORY: fails (EHOSTUNREACH/EAGAIN) instead of dropping silently */
+    int rc = zmsg_send(&zm, self->router);
+    if (rc < 0) {
+        zmsg_destroy(&zm);
+        log_warn("dispatcher: cannot send '%s' to %s: %s", msg_type_name(m->type), worker,
+                 zmq_strerror(errno));
+    }
+    return rc;
+}
+
+/* ---- dispatching ---- */
+
+static void s_dispatch(dispatcher_t *self, int64_t now)
+{
+    const img_config_t *cfg = self->deps.cfg;
+    worker_t *w;
+    while ((w = worker_table_next_with_credit(&self->table)) != NULL) {
+        job_t job = {0};
+        int rc = job_store_claim(self->deps.store, w->name, now + cfg->lease_ms, &job);
+        if (rc < 0)
+            log_error("dispatcher: claim failed: %s", img_error_message());
+        if (rc <= 0)
+            return;
+        msg_t m;
+        msg_init(&m, MSG_JOB);
+        snprintf(m.id, sizeof m.id, "%s", job.id);
+        snprintf(m.operation, sizeof m.operation, "%s", job.operation);
+        m.params = json_incref(job.params);
+        m.attempt = job.attempts;
+        m.timeout_ms = cfg->job_timeout_s * 1000;
+        w->credit--;
+        if (s_send(self, w->name, &m) == 0) {
+            atomic_fetch_add(&self->dispatched, 1);
+            log_debug("dispatcher: job %s (%s) attempt %d to %s", job.id, job.operation,
+                      job.attempts, w->name);
+        } else {
+            /* not delivered: hand it straight back, and stop trusting this worker's credit */
+            w->credit = 0;
+            job_store_requeue(self->deps.store, job.id, job.attempts);
+        }
+        msg_clear(&m);
+        job_clear(&job);
+    }
+}
+
+/* ---- receiving ---- */
+
+static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
+{
+    int applied = job_store_finish(self->deps.store, m->id, m->attempt, m->ok ? m->result : NULL,
+                                   m->ok ? NULL : m->error_code, m->ok ? NULL : m->error_message,
+                                   now);
+    if (applied < 0) {
+        log_error("dispatcher: recording job %s failed: %s", m->id, img_error_message());
+        return;
+    }
+    if (applied == 0) {
+        log_info("dispatcher: ignored a late or duplicate completion of job %s attempt %d",
+                 m->id, m->attempt);
+        return;
+    }
+    atomic_fetch_add(m->ok ? &self->completed : &self->failed, 1);
+    log_info("dispatcher: job %s %s (attempt %d)%s%s", m->id, m->ok ? "complete" : "failed",
+             m->attempt, m->ok ? "" : ": ", m->ok ? "" : m->error_message);
+    job_events_notify(self->deps.events);
+}
+
+static void s_on_heartbeat(dispatcher_t *self, worker_t *w, bool added, const msg_t *m,
+                           int64_t now)
+{
+    if (added)
+        w->credit = m->free_threads; /* we restarted, or missed its ready: resync */
+    for (int i = 0; i < m->n_held; i++)
+        if (job_store_renew(self->deps.store, m->held[i], w->name,
+                            now + self->deps.cfg->lease_ms) == 0)
+            log_debug("dispatcher: %s holds job %s that is no longer leased to it", w->name,
+                      m->held[i]);
+}
+
+static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, int64_t now)
+{
+    bool added = false;
+    worker_t *w = worker_table_touch(&self->table, identity, now, &added);
+    if (!w) {
+        log_warn("dispatcher: worker table full, ignoring %s", identity);
+        return;
+    }
+    if (added)
+        log_info("dispatcher: worker %s connected", identity);
+    switch (m->type) {
+    case MSG_READY:
+        w->credit = m->credit + w->credit > 1024 ? 1024 : m->credit + w->credit;
+        w->draining = false;
+        break;
+    case MSG_HEARTBEAT:
+        s_on_heartbeat(self, w, added, m, now);
+        break;
+    case MSG_BYE:
+        log_info("dispatcher: worker %s is draining", identity);
+        w->draining = true;
+        w->credit = 0;
+        break;
+    case MSG_STARTED:
+        log_debug("dispatcher: job %s attempt %d started on %s", m->id, m->attempt, identity);
+        break;
+    case MSG_DONE:
+        s_on_done(self, m, now);
+        break;
+    case MSG_RELEASE:
+        if (job_store_requeue(self->deps.store, m->id, m->attempt) == 1) {
+            atomic_fetch_add(&self->requeued, 1);
+            log_info("dispatcher: job %s handed back by %s", m->id, identity);
+        }
+        break;
+    default:
+        log_warn("dispatcher: unexpected '%s' message from %s dropped", msg_type_name(m->type),
+                 identity);
+        atomic_fetch_add(&self->dropped, 1);
+    }
+}
+
+static int s_identity_ok(zframe_t *f, char *out, size_t size)
+{
+    size_t n = zframe_size(f);
+    if (n == 0 || n >= size)
+        return -1;
+    memcpy(out, zframe_data(f), n);
+    out[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)out[i] <= 0x20 || (unsigned char)out[i] >= 0x7f)
+            return -1;
+    return 0;
+}
+
+static void s_receive(dispatcher_t *self)
+{
+    for (int k = 0; k < MAX_BATCH; k++) {
+        zmsg_t *zm = zmsg_recv(self->router); /* receive timeout 0: NULL when none */
+        if (!zm)
+            return;
+        char identity[MSG_WORKER_MAX];
+        zframe_t *id = zmsg_first(zm);
+        zframe_t *body = zmsg_next(zm);
+        msg_t m;
+        if (zmsg_size(zm) != 2 || s_identity_ok(id, identity, sizeof identity) < 0) {
+            log_warn("dispatcher: dropped a message with %zu frames or a bad identity",
+                     zmsg_size(zm));
+            atomic_fetch_add(&self->dropped, 1);
+        } else if (msg_decode(zframe_data(body), zframe_size(body),
+                              (size_t)self->deps.cfg->max_message_bytes, &m) < 0) {
+            log_warn("dispatcher: dropped a message from %s: %s", identity, img_error_message());
+            atomic_fetch_add(&self->dropped, 1);
+        } else if (m.worker[0] && strcmp(m.worker, identity) != 0) {
+            log_warn("dispatcher: dropped a message from %s claiming to be %s", identity,
+                     m.worker);
+            atomic_fetch_add(&self->dropped, 1);
+            msg_clear(&m);
+        } else {
+            s_handle(self, identity, &m, job_now_ms());
+            msg_clear(&m);
+        }
+        zmsg_destroy(&zm);
+    }
+}
+
+/* ---- periodic work ---- */
+
+static void s_worker_lost(const char *name, void *arg)
+{
+    dispatcher_t *self = arg;
+    int n = job_store_release_worker(self->deps.store, name);
+    log_warn("dispatcher: worker %s is silent, dropped; %d job(s) returned to the queue", name,
+             n < 0 ? 0 : n);
+}
+
+static void s_tick(dispatcher_t *self, int64_t now)
+{
+    const img_config_t *cfg = self->deps.cfg;
+    msg_t ping;
+    msg_init(&ping, MSG_PING);
+    for (int i = 0; i < self->table.count; i++)
+        s_send(self, self->table.workers[i].name, &ping);
+
+    worker_table_expire(&self->table, now - 3LL * cfg->heartbeat_ms, s_worker_lost, self);
+    int changed = job_store_expire(self->deps.store, now, cfg->max_attempts);
+    if (changed > 0) {
+        atomic_fetch_add(&self->requeued, changed);
+        job_events_notify(self->deps.events);
+    }
+    if (cfg->retention_s > 0 && now >= self->next_purge_ms) {
+        int64_t every = cfg->retention_s * 1000LL / 4;
+        self->next_purge_ms = now + (every < 60000 ? (every < 1000 ? 1000 : every) : 60000);
+        int n = job_store_purge(self->deps.store, now - cfg->retention_s * 1000LL,
+                                self->deps.on_purged, self->deps.on_purged_arg);
+        if (n > 0)
+            log_info("dispatcher: retention removed %d finished job(s)", n);
+    }
+    atomic_store(&self->workers, worker_table_active(&self->table));
+}
+
+static void s_send_cancels(dispatcher_t *self)
+{
+    cancel_t batch[CANCEL_QUEUE];
+    pthread_mutex_lock(&self->lock);
+    int n = self->n_cancels;
+    memcpy(batch, self->cancels, (size_t)n * sizeof batch[0]);
+    self->n_cancels = 0;
+    pthread_mutex_unlock(&self->lock);
+    for (int i = 0; i < n; i++) {
+        msg_t m;
+        msg_init(&m, MSG_CANCEL);
+        memcpy(m.id, batch[i].id, sizeof m.id);
+        if (worker_table_find(&self->table, batch[i].worker))
+            s_send(self, batch[i].worker, &m);
+    }
+}
+
+static void *s_run(void *arg)
+{
+    dispatcher_t *self = arg;
+    int hb = self->deps.cfg->heartbeat_ms;
+    int64_t next_tick = job_now_ms();
+    while (!atomic_load(&self->stop)) {
+        int64_t now = job_now_ms();
+        zmq_pollitem_t items[2] = {{zsock_resolve(self->router), 0, ZMQ_POLLIN, 0},
+                                   {NULL, self->wake_fd, ZMQ_POLLIN, 0}};
+        long timeout = next_tick > now ? (long)(next_tick - now) : 0;
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
+            log_error("dispatcher: poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            if (read(self->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                log_warn("dispatcher: wake read: %s", strerror(errno));
+            s_send_cancels(self);
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_receive(self);
+        now = job_now_ms();
+        if (now >= next_tick) {
+            s_tick(self, now);
+            next_tick = now + hb;
+        }
+        s_dispatch(self, now);
+        atomic_store(&self->workers, worker_table_active(&self->table));
+    }
+    return NULL;
+}
+
+/* ---- public ---- */
+
+dispatcher_t *dispatcher_new(const dispatcher_deps_t *deps)
+{
+    dispatcher_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    self->deps = *deps;
+    self->wake_fd = -1;
+    worker_table_init(&self->table);
+    pthread_mutex_init(&self->lock, NULL);
+    self->router = broker_socket_bind(deps->cfg);
+    if (!self->router)
+        goto fail;
+    self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->wake_fd < 0) {
+        img_error_set(IMG_E_INTERNAL, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        img_error_set(IMG_E_INTERNAL, "cannot start the dispatcher thread");
+        goto fail;
+    }
+    log_info("dispatcher: listening for workers on %s", deps->cfg->broker_bind);
+    return self;
+fail:
+    zsock_destroy(&self->router);
+    if (self->wake_fd >= 0)
+        close(self->wake_fd);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    return NULL;
+}
+
+void dispatcher_wake(dispatcher_t *self)
+{
+    uint64_t one = 1;
+    if (write(self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("dispatcher: wake write: %s", strerror(errno));
+}
+
+void dispatcher_destroy(dispatcher_t **pself)
+{
+    if (!pself || !*pself)
+        return;
+    dispatcher_t *self = *pself;
+    atomic_store(&self->stop, true);
+    dispatcher_wake(self);
+    pthread_join(self->thread, NULL);
+    zsock_destroy(&self->router);
+    close(self->wake_fd);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *pself = NULL;
+}
+
+void dispatcher_cancel(dispatcher_t *self, const char *id, const char *worker)
+{
+    if (!worker || !*worker)
+        return;
+    pthread_mutex_lock(&self->lock);
+    if (self->n_cancels < CANCEL_QUEUE) {
+        cancel_t *c = &self->cancels[self->n_cancels++];
+        snprintf(c->id, sizeof c->id, "%s", id);
+        snprintf(c->worker, sizeof c->worker, "%s", worker);
+    }
+    pthread_mutex_unlock(&self->lock);
+    dispatcher_wake(self);
+}
+
+int dispatcher_workers(dispatcher_t *self)
+{
+    return atomic_load(&self->workers);
+}
+
+void dispatcher_counters(dispatcher_t *self, dispatcher_counters_t *out)
+{
+    out->dispatched = atomic_load(&self->dispatched);
+    out->completed = atomic_load(&self->completed);
+    out->failed = atomic_load(&self->failed);
+    out->requeued = atomic_load(&self->requeued);
+    out->messages_dropped = atomic_load(&self->dropped);
+}

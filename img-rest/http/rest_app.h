@@ -1,0 +1,24 @@
+/* rest_app — what img-rest's request handlers share: the configuration and
+ * the long-lived objects, each thread-safe. Built by main(), read-only after
+ * the HTTP server starts. Nothing here is owned by the handlers. */
+#ifndef IMG_REST_APP_H
+#define IMG_REST_APP_H
+
+#include "config.h"
+#include "dispatcher.h"
+#include "job_events.h"
+#include "job_store.h"
+#include "metrics.h"
+
+#include <stdint.h>
+
+typedef struct {
+    const img_config_t *cfg;
+    job_store_t *store;
+    dispatcher_t *dispatcher;
+    job_events_t *events;
+    metrics_t *metrics;
+    int64_t started_ms;
+} rest_app_t;
+
+#endif

@@ -1,0 +1,65 @@
+#include "job_events.h"
+
+#include "img_error.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct job_events {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    uint64_t generation;
+};
+
+job_events_t *job_events_new(void)
+{
+    job_events_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->changed, NULL);
+    return self;
+}
+
+void job_events_destroy(job_events_t **self)
+{
+    if (!self || !*self)
+        return;
+    pthread_cond_destroy(&(*self)->changed);
+    pthread_mutex_destroy(&(*self)->lock);
+    free(*self);
+    *self = NULL;
+}
+
+uint64_t job_events_generation(job_events_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t g = self->generation;
+    pthread_mutex_unlock(&self->lock);
+    return g;
+}
+
+void job_events_notify(job_events_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    self->generation++;
+    pthread_cond_broadcast(&self->changed);
+    pthread_mutex_unlock(&self->lock);
+}
+
+uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)
+{
+    struct timespec until = {.tv_sec = deadline_ms / 1000,
+                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+    pthread_mutex_lock(&self->lock);
+    while (self->generation == seen) {
+        if (pthread_cond_timedwait(&self->changed, &self->lock, &until) != 0)
+            break; /* timed out (or a signal): the caller re-reads the store */
+    }
+    uint64_t g = self->generation;
+    pthread_mutex_unlock(&self->lock);
+    return g;
+}

@@ -1,0 +1,375 @@
+"""harness — start the real img-rest and img-engine programs and talk HTTP to them.
+
+A Service owns one temporary folder (config file, data_dir, logs), one
+img-rest process and any number of img-engine processes. Tests create one
+Service per TestCase class (ServiceTestCase) and the processes are always
+stopped, even when a test fails or Python exits early.
+
+Paths come from the environment CTest sets (IMG_REST_BIN, IMG_ENGINE_BIN,
+IMG_SOURCE_DIR); the defaults let `python3 -m unittest -v test_core` run
+by hand from test/e2e against /work/main/build.
+"""
+
+import atexit
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("IMG_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
+REST_BIN = os.environ.get("IMG_REST_BIN", "/work/main/build/img-rest/img-rest")
+ENGINE_BIN = os.environ.get("IMG_ENGINE_BIN", "/work/main/build/img-engine/img-engine")
+
+# Real photos shipped by Debian packages (mate-backgrounds, libjxl-testdata).
+JPEG_PHOTO = "/usr/share/backgrounds/mate/nature/Dune.jpg"  # 1680x1050
+PNG_PHOTO = "/usr/share/backgrounds/mate/desktop/Ubuntu-Mate-Cold-no-logo.png"  # 1920x1280
+PNG16_PHOTO = "/usr/share/libjxl-testdata/external/raw.pixls/HUAWEI-EVA-L09-16bit_709_g1_dt.png"  # 64x64, 16 bit
+
+UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+_live_services = []
+
+
+def _stop_all():
+    for svc in list(_live_services):
+        svc.stop()
+
+
+atexit.register(_stop_all)
+
+
+def free_port():
+    """A TCP port nobody listens on right now (bind to 0, read, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _child_env():
+    """Our environment without IMG_* settings, so only the config file counts."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("IMG_")}
+
+
+def _tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return "(no log: %s)" % e
+    return "\n".join(data[-lines:])
+
+
+class Service:
+    """One img-rest plus `engines` img-engine processes on fresh ports."""
+
+    def __init__(self, engines=1, config=None, start=True):
+        self.dir = tempfile.mkdtemp(prefix="img-e2e-")
+        self.data_dir = os.path.join(self.dir, "data")
+        os.mkdir(self.data_dir)
+        self.http_port = free_port()
+        self.broker = "tcp://127.0.0.1:%d" % free_port()
+        self.settings = {
+            "data_dir": self.data_dir,
+            "log_level": "debug",
+            "http_listen": "127.0.0.1:%d" % self.http_port,
+            "broker_bind": self.broker,
+            "broker_connect": self.broker,
+            "docs_dir": os.path.join(SOURCE_DIR, "docs"),
+            "retention_s": 0,
+        }
+        self.settings.update({k: str(v) for k, v in (config or {}).items()})
+        self.config_path = os.path.join(self.dir, "img.conf")
+        with open(self.config_path, "w") as f:
+            for k, v in self.settings.items():
+                f.write("%s = %s\n" % (k, v))
+        self.rest = None
+        self.engines = []  # Popen or None (killed), index = engine number
+        self._n_logs = 0
+        _live_services.append(self)
+        if start:
+            try:
+                self.start_rest()
+                for _ in range(engines):
+                    self.start_engine(wait=False)
+                if engines:
+                    self.wait_ready()
+            except BaseException:
+                self.print_logs()
+                self.stop()
+                raise
+
+    # -- processes -----------------------------------------------------------
+
+    def _spawn(self, binary, name):
+        self._n_logs += 1
+        log_path = os.path.join(self.dir, "%02d-%s.log" % (self._n_logs, name))
+        log = open(log_path, "wb")
+        try:
+            proc = subprocess.Popen([binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, env=_child_env(),
+                                    start_new_session=True)
+        finally:
+            log.close()
+        proc.log_path = log_path
+        return proc
+
+    def start_rest(self, timeout=15):
+        assert self.rest is None or self.rest.poll() is not None, "img-rest already running"
+        self.rest = self._spawn(REST_BIN, "img-rest")
+        self.wait_health(timeout)
+
+    def start_engine(self, wait=True, timeout=15):
+        """Starts one more img-engine; returns its index."""
+        self.engines.append(self._spawn(ENGINE_BIN, "img-engine%d" % len(self.engines)))
+        if wait:
+            self.wait_ready(timeout)
+        return len(self.engines) - 1
+
+    def kill_engine(self, i, sig=signal.SIGKILL, wait=True):
+        self._signal(self.engines[i], sig, wait)
+
+    def kill_rest(self, sig=signal.SIGKILL, wait=True):
+        self._signal(self.rest, sig, wait)
+
+    @staticmethod
+    def _signal(proc, sig, wait):
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        if wait:
+            proc.wait(timeout=30)
+
+    def procs(self):
+        return [p for p in [self.rest] + self.engines if p is not None]
+
+    def stop(self, grace=5.0):
+        """SIGTERM every process, SIGKILL what is left after `grace` seconds."""
+        for p in self.procs():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for p in self.procs():
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if self in _live_services:
+            _live_services.remove(self)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def print_logs(self, lines=40):
+        for p in self.procs():
+            sys.stderr.write("\n----- %s (exit %s) -----\n%s\n"
+                             % (p.log_path, p.poll(), _tail(p.log_path, lines)))
+
+    def _wait_route(self, path, timeout):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.rest.poll() is not None:
+                raise RuntimeError("img-rest exited with %s while waiting for %s" % (self.rest.returncode, path))
+            try:
+                last = self.get(path)[0]
+                if last == 200:
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise RuntimeError("GET %s did not answer 200 within %ss (last: %s)" % (path, timeout, last))
+
+    def wait_health(self, timeout=15):
+        self._wait_route("/health", timeout)
+
+    def wait_ready(self, timeout=15):
+        self._wait_route("/ready", timeout)
+
+    # -- HTTP ----------------------------------------------------------------
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """Returns (status, headers, body): JSON bodies parsed, others bytes.
+
+        The body is sent in pieces; if the server answers early and closes
+        (413), the answer it already sent is still read."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            headers = dict(headers or {})
+            if body is not None:
+                headers.setdefault("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            if body:
+                try:
+                    for i in range(0, len(body), 65536):
+                        conn.send(body[i:i + 65536])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+            resp = conn.getresponse()
+            data = resp.read()
+            ctype = resp.getheader("Content-Type", "")
+            if ctype.startswith("application/json") and data:
+                data = json.loads(data)
+            return resp.status, resp.msg, data
+        finally:
+            conn.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def get_json(self, path):
+        status, headers, body = self.get(path)
+        if not isinstance(body, (dict, list)):
+            raise AssertionError("GET %s: %s, expected JSON, got %r" % (path, status, body[:200]))
+        return status, headers, body
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
+    def post_job(self, op, files=None, fields=None, query=None, path=None):
+        """POST /<op> with a hand-built multipart/form-data body.
+
+        files: {field: (filename, bytes)}; fields: {name: value}; query: {name: value}."""
+        body, ctype = multipart(files or {}, fields or {})
+        path = path or "/" + op
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        return self.request("POST", path, body=body, headers={"Content-Type": ctype})
+
+    def wait_status(self, op, job_id, timeout=60):
+        """Polls /<op>/status/<id> until complete or failed; returns the status JSON."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, _, body = self.get_json("/%s/status/%s" % (op, job_id))
+            if status != 200:
+                raise AssertionError("GET /%s/status/%s answered %s: %r" % (op, job_id, status, body))
+            if body.get("status") in ("complete", "failed"):
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError("job %s still %s after %ss" % (job_id, body.get("status"), timeout))
+            time.sleep(0.05)
+
+    def run_job(self, op, files, fields=None, query=None, timeout=60):
+        """Submits, waits, and returns (status JSON, result bytes or None)."""
+        status, _, body = self.post_job(op, files=files, fields=fields, query=query)
+        if status != 202:
+            raise AssertionError("POST /%s answered %s: %r" % (op, status, body))
+        st = self.wait_status(op, body["id"], timeout)
+        if st["status"] != "complete":
+            raise AssertionError("job %s failed: %r" % (body["id"], st.get("error")))
+        code, _, data = self.get("/%s/%s" % (op, body["id"]))
+        if code != 200:
+            raise AssertionError("GET /%s/%s answered %s: %r" % (op, body["id"], code, data))
+        return st, data
+
+
+def multipart(files, fields):
+    """(body bytes, Content-Type) of a multipart/form-data body."""
+    boundary = "----img-e2e-" + uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n" % (boundary, name)).encode()
+                     + str(value).encode() + b"\r\n")
+    for name, (filename, data) in files.items():
+        parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                      "Content-Type: application/octet-stream\r\n\r\n" % (boundary, name, filename)).encode()
+                     + data + b"\r\n")
+    parts.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(parts), "multipart/form-data; boundary=" + boundary
+
+
+# -- images -------------------------------------------------------------------
+
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
+        "tiff": "image/tiff", "avif": "image/avif"}
+
+
+def sniff(data):
+    """The format of image bytes from their magic numbers, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:4] == b"\x89PNG":
+        return "png"
+    if data[:4] == b"GIF8":
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "avif"
+    return None
+
+
+def vips(*args):
+    """Runs the vips command-line tool (libvips-tools); raises on failure."""
+    subprocess.run(["vips"] + [str(a) for a in args], check=True, capture_output=True)
+
+
+def header_field(path, field):
+    out = subprocess.run(["vipsheader", "-f", field, path], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def image_size(data):
+    """(width, height) of image bytes, read by vipsheader."""
+    with tempfile.NamedTemporaryFile(suffix="." + (sniff(data) or "img")) as f:
+        f.write(data)
+        f.flush()
+        return int(header_field(f.name, "width")), int(header_field(f.name, "height"))
+
+
+class ServiceTestCase(unittest.TestCase):
+    """One Service per class; the logs' tails are printed when a test fails."""
+
+    ENGINES = 1
+    CONFIG = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG)
+        cls.addClassCleanup(cls.svc.cleanup)
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        svc = getattr(self, "svc", None)
+        if svc and result and len(result.failures) + len(result.errors) > before:
+            svc.print_logs()
+        return out
+
+    # -- shared assertions --
+
+    def assertError(self, response, status, code, what=""):
+        got_status, headers, body = response
+        self.assertEqual(got_status, status, "%s: body %r" % (what, body))
+        self.assertTrue(headers.get("Content-Type", "").startswith("application/json"),
+                        "%s: Content-Type %r" % (what, headers.get("Content-Type")))
+        self.assertIsInstance(body, dict, what)
+        self.assertEqual(set(body), {"error"}, what)
+        self.assertEqual(body["error"].get("code"), code, "%s: %r" % (what, body))
+        msg = body["error"].get("message")
+        self.assertIsInstance(msg, str, what)
+        self.assertTrue(msg.strip(), "%s: empty message" % what)
+        return body["error"]
