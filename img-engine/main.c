@@ -1,5 +1,6 @@
 /* img-engine — the libvips worker process. See src/engine.h. */
 #include "config.h"
+#include "curve.h"
 #include "engine.h"
 #include "img_error.h"
 #include "log.h"
@@ -26,7 +27,7 @@ static void s_on_signal(int sig)
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: img-engine [-c CONFIG] [--no-supervisor] [--version] [--help]\n"
+    fprintf(out, "usage: img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]\n"
                  "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
     for (size_t i = 0; i < config_key_count(); i++) {
         const char *key, *def, *help;
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"no-supervisor", no_argument, NULL, 'n'},
                                          {"version", no_argument, NULL, 'V'},
+                                         {"curve-keypair", no_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'n': supervised = 0; break;
         case 'V': puts("img-engine 0.1.0"); return 0;
+        case 'K': return curve_print_keypair("curve_client") == 0 ? 0 : 1;
         case 'h': s_usage(stdout); return 0;
         default: s_usage(stderr); return EXIT_CONFIG;
         }

@@ -1,6 +1,8 @@
 /* img-rest — the HTTP front of the image service. See README.md. */
 #include "config.h"
+#include "curve.h"
 #include "dispatcher.h"
+#include "http_guard.h"
 #include "http_server.h"
 #include "img_error.h"
 #include "job.h"
@@ -23,7 +25,7 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: img-rest [-c CONFIG] [--version] [--help]\n"
+    fprintf(out, "usage: img-rest [-c CONFIG] [--curve-keypair] [--version] [--help]\n"
                  "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
     for (size_t i = 0; i < config_key_count(); i++) {
         const char *key, *def, *help;
@@ -43,6 +45,7 @@ static int s_parse_args(int argc, char **argv, const char **config_path)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"version", no_argument, NULL, 'V'},
+                                         {"curve-keypair", no_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -50,6 +53,7 @@ static int s_parse_args(int argc, char **argv, const char **config_path)
         switch (c) {
         case 'c': *config_path = optarg; break;
         case 'V': puts("img-rest 0.1.0"); return 0;
+        case 'K': return curve_print_keypair("curve_server") == 0 ? 0 : 1;
         case 'h': s_usage(stdout); return 0;
         default: s_usage(stderr); return EXIT_CONFIG;
         }
@@ -81,8 +85,12 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_init("img-rest", (log_level_t)log_level_parse(cfg.log_level));
+    if (!cfg.db_path[0] && strlen(cfg.data_dir) + sizeof "/jobs.db" > sizeof cfg.db_path) {
+        fprintf(stderr, "img-rest: data_dir is too long\n");
+        return EXIT_CONFIG;
+    }
     if (!cfg.db_path[0])
-        snprintf(cfg.db_path, sizeof cfg.db_path, "%s/jobs.db", cfg.data_dir);
+        strcat(strcpy(cfg.db_path, cfg.data_dir), "/jobs.db");
 
     /* every thread started from here on inherits the blocked stop signals */
     sigset_t set;
@@ -108,7 +116,8 @@ int main(int argc, char **argv)
     app.store = job_store_open_sqlite(cfg.db_path);
     app.events = job_events_new();
     app.metrics = metrics_new();
-    if (!app.store || !app.events || !app.metrics)
+    app.guard = http_guard_new(&cfg);
+    if (!app.store || !app.events || !app.metrics || !app.guard)
         goto done;
     deps.store = app.store;
     deps.events = app.events;
@@ -129,6 +138,7 @@ done:
     http_server_destroy(&http); /* answers what is in flight, accepts nothing more */
     dispatcher_destroy(&app.dispatcher);
     metrics_destroy(&app.metrics);
+    http_guard_destroy(&app.guard);
     job_events_destroy(&app.events);
     job_store_destroy(&app.store);
     vips_shutdown();

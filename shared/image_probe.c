@@ -2,7 +2,8 @@
  *
  * Order of the checks, cheapest and safest first:
  *   1. stat: missing / not a regular file / 0 bytes;
- *   2. vips_foreign_find_load(): libvips sniffs the first bytes; a loader
+ *   2. vips_foreign_find_load(): libvips sniffs the first bytes (with is_a,
+ *      never the name: input files have no suffix); a loader
  *      that image_format does not map (svg, pdf, magick, matrix, csv, ppm,
  *      fits, vips ...) is refused here, before it ever parses the file;
  *   3. the header is opened with that loader (sequential access: no pixel
@@ -92,7 +93,9 @@ static int s_check_file(const char *path, long long *bytes)
 /* Steps 2: the loader libvips would use, mapped to one of our formats. */
 static const img_format_t *s_sniff(const char *path, const img_config_t *cfg, const char **loader)
 {
-    *loader = vips_foreign_find_load(path);
+    /* find_load answers the class name ("VipsForeignLoadPngFile"). */
+    const char *class_name = vips_foreign_find_load(path);
+    *loader = class_name ? vips_nickname_find(g_type_from_name(class_name)) : NULL;
     if (!*loader) {
         vips_error_clear();
         img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE,
@@ -104,8 +107,8 @@ static const img_format_t *s_sniff(const char *path, const img_config_t *cfg, co
     if (!fmt) {
         char kind[48];
         s_loader_kind(*loader, kind, sizeof kind);
-        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE,
-                      "%s files are not accepted (accepted: %s)", kind, cfg->allowed_formats);
+        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE, "%s files are not accepted (accepted: %s)",
+                      kind, cfg->allowed_formats);
     }
     return fmt;
 }

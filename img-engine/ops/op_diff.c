@@ -31,6 +31,7 @@
 
 #include "img_error.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,11 +140,11 @@ static int s_changed_mask(VipsObject *parent, VipsImage *g1, VipsImage *g2, int 
     return 0;
 }
 
-/* mask -> labels of its dilated regions, as a malloc'ed int32 buffer. */
-static int s_label(VipsObject *parent, VipsImage *mask, int32_t **labels, int *n_labels)
+/* mask -> a memory int32 image of the labels of its dilated regions, hung
+ * on parent. */
+static int s_label(VipsObject *parent, VipsImage *mask, VipsImage **labels, int *n_labels)
 {
-    VipsImage **t = (VipsImage **)vips_object_local_array(parent, 3);
-    size_t size = 0;
+    VipsImage **t = (VipsImage **)vips_object_local_array(parent, 4);
     if (!(t[0] = vips_image_new_matrix(OP_DIFF_DILATE, OP_DIFF_DILATE)))
         return s_vips_failed("dilate");
     for (int y = 0; y < OP_DIFF_DILATE; y++)
@@ -151,11 +152,13 @@ static int s_label(VipsObject *parent, VipsImage *mask, int32_t **labels, int *n
             *VIPS_MATRIX(t[0], x, y) = 255.0;
     if (vips_morph(mask, &t[1], t[0], VIPS_OPERATION_MORPHOLOGY_DILATE, NULL))
         return s_vips_failed("dilate");
+    op_util_watch(t[1]);
     if (vips_labelregions(t[1], &t[2], "segments", n_labels, NULL))
         return s_vips_failed("label regions");
-    op_util_watch(t[2]);
-    if (!(*labels = vips_image_write_to_memory(t[2], &size)))
+    if (!(t[3] = vips_image_copy_memory(t[2])))
         return s_vips_failed("label regions");
+    assert(t[3]->BandFmt == VIPS_FORMAT_INT && t[3]->Bands == 1);
+    *labels = t[3];
     return 0;
 }
 
@@ -318,7 +321,7 @@ static int s_run(op_job_t *job)
     VipsImage *ctx = vips_image_new();
     VipsObject *parent = VIPS_OBJECT(ctx);
     VipsImage *rgb1, *rgb2, *g1, *g2, *mask;
-    int32_t *labels = NULL;
+    VipsImage *labels;
     s_box_t *boxes = NULL;
     int n_labels = 0, rc = -1;
     double avg = 0.0;
@@ -346,7 +349,8 @@ static int s_run(op_job_t *job)
         img_error_set(IMG_E_PROCESSING_FAILED, "diff: out of memory for %d regions", n_labels);
         goto done;
     }
-    s_collect(VIPS_IMAGE_ADDR(mask, 0, 0), labels, width, height, boxes, n_labels);
+    s_collect(VIPS_IMAGE_ADDR(mask, 0, 0), (const int32_t *)VIPS_IMAGE_ADDR(labels, 0, 0), width,
+              height, boxes, n_labels);
     if (op_util_deadline_passed()) {
         op_util_timeout();
         goto done;
@@ -359,7 +363,6 @@ static int s_run(op_job_t *job)
     rc = 0;
 done:
     free(boxes);
-    g_free(labels);
     g_object_unref(ctx);
     return rc;
 }

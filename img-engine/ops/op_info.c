@@ -58,11 +58,11 @@ static int s_run(op_job_t *job)
     if (!means)
         return -1;
     op_util_oriented_size(info, &ow, &oh);
-    job->extra = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:o}", "width",
-                           info->width, "height", info->height, "oriented_width", ow,
-                           "oriented_height", oh, "bands", info->bands, "format", info->format,
-                           "has_alpha", info->has_alpha, "orientation", info->orientation, "pages",
-                           info->pages, "mean", means);
+    job->extra =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:o}", "width", info->width,
+                  "height", info->height, "oriented_width", ow, "oriented_height", oh, "bands",
+                  info->bands, "format", info->format, "has_alpha", info->has_alpha, "orientation",
+                  info->orientation, "pages", info->pages, "mean", means);
     if (!job->extra) {
         img_error_set(IMG_E_INTERNAL, "out of memory");
         return -1;

@@ -147,7 +147,8 @@ json_t *op_params_validate(const op_def_t *op, const json_t *raw)
     }
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)raw, key, value) {
+    json_object_foreach((json_t *)raw, key, value)
+    {
         if (!s_find(op, key))
             return s_unknown(op, key), NULL;
     }

@@ -14,6 +14,7 @@
  * with that one side binding: the other side follows the aspect ratio.
  * When neither is given, the check fills in the configured default box.
  * Width, height and the computed result may not exceed max_output_dim.
+ * A multi-page input (animated gif/webp, multi-page tiff) gives its first page.
  */
 #include "img_error.h"
 #include "op.h"
@@ -26,25 +27,40 @@
 static const char *const s_fits[] = {"inside", "cover", "fill", "outside", NULL};
 
 static const op_param_t s_params[] = {
-    {.name = "width", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+    {.name = "width",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100000,
      .help = "Width of the box in pixels (at most max_output_dim)."},
-    {.name = "height", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+    {.name = "height",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100000,
      .help = "Height of the box in pixels (at most max_output_dim)."},
-    {.name = "fit", .type = OP_PARAM_ENUM, .choices = s_fits, .has_default = true,
+    {.name = "fit",
+     .type = OP_PARAM_ENUM,
+     .choices = s_fits,
+     .has_default = true,
      .def_choice = "inside",
      .help = "inside keeps the aspect ratio within the box, cover fills the box and crops, "
              "fill stretches to the box, outside keeps the aspect ratio around the box."},
-    {.name = "format", .type = OP_PARAM_ENUM, .choices = op_util_output_formats,
-     .has_default = true, .def_choice = "same",
+    {.name = "format",
+     .type = OP_PARAM_ENUM,
+     .choices = op_util_output_formats,
+     .has_default = true,
+     .def_choice = "same",
      .help = "Output format; same keeps the input's format (heif is written as avif)."},
-    {.name = "quality", .type = OP_PARAM_INT, .min = 1, .max = 100,
+    {.name = "quality",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100,
      .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."},
     {.name = NULL},
 };
 
 typedef struct {
-    int width, height;     /* the vips_thumbnail box */
-    int out_w, out_h;      /* the expected result size */
+    int width, height; /* the vips_thumbnail box */
+    int out_w, out_h;  /* the expected result size */
     VipsSize size;
     VipsInteresting crop;
 } s_plan_t;

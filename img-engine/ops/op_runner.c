@@ -149,8 +149,8 @@ done:
 static bool s_private_field(const char *name)
 {
     static const char *const prefixes[] = {
-        "exif-",          "xmp-data",    "iptc-data",     "ipct-data", "photoshop-data",
-        "png-comment-",   "gif-comment", "image-description", VIPS_META_ORIENTATION, NULL,
+        "exif-",        "xmp-data",    "iptc-data",         "ipct-data",           "photoshop-data",
+        "png-comment-", "gif-comment", "image-description", VIPS_META_ORIENTATION, NULL,
     };
     for (const char *const *p = prefixes; *p; p++)
         if (strncmp(name, *p, strlen(*p)) == 0)
@@ -188,8 +188,8 @@ static int s_prepare(VipsImage *in, const img_format_t *fmt, VipsImage **out)
     int rc = -1;
     if (s_to_8bit(in, &eight) != 0 || s_fit_bands(eight, fmt, &fitted) != 0)
         goto done;
-    VipsInterpretation interp = s_is_grey(fitted) ? VIPS_INTERPRETATION_B_W
-                                                  : VIPS_INTERPRETATION_sRGB;
+    VipsInterpretation interp =
+        s_is_grey(fitted) ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
     if (vips_copy(fitted, out, "interpretation", interp, NULL) != 0) {
         op_util_vips_fail(IMG_E_PROCESSING_FAILED, "copying the result failed");
         goto done;
@@ -352,8 +352,8 @@ static int s_json_result(op_job_t *job, json_t **result)
     return 0;
 }
 
-int op_run(const op_def_t *op, const char *job_dir, const json_t *params,
-           const img_config_t *cfg, int timeout_ms, json_t **result)
+int op_run(const op_def_t *op, const char *job_dir, const json_t *params, const img_config_t *cfg,
+           int timeout_ms, json_t **result)
 {
     assert(op && job_dir && cfg && result && op->n_inputs <= OP_MAX_INPUTS);
     char paths[OP_MAX_INPUTS][PATH_MAX];

@@ -6,7 +6,8 @@
  * needed) and vips_smartcrop picks the part kept (the centre, the most
  * "interesting" region by libvips' attention heuristic, or the region of
  * highest entropy). With crop none the image is fitted inside the box
- * instead, so one side may be shorter. EXIF orientation is applied.
+ * instead, so one side may be shorter. EXIF orientation is applied. A
+ * multi-page input gives its first page.
  */
 #include "img_error.h"
 #include "op.h"
@@ -18,19 +19,39 @@
 static const char *const s_crops[] = {"centre", "attention", "entropy", "none", NULL};
 
 static const op_param_t s_params[] = {
-    {.name = "size", .type = OP_PARAM_INT, .min = 1, .max = 100000, .has_default = true,
-     .def = 128, .help = "Side of the square box in pixels (at most max_output_dim)."},
-    {.name = "width", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+    {.name = "size",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100000,
+     .has_default = true,
+     .def = 128,
+     .help = "Side of the square box in pixels (at most max_output_dim)."},
+    {.name = "width",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100000,
      .help = "Width of the box instead of size."},
-    {.name = "height", .type = OP_PARAM_INT, .min = 1, .max = 100000,
+    {.name = "height",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100000,
      .help = "Height of the box instead of size."},
-    {.name = "crop", .type = OP_PARAM_ENUM, .choices = s_crops, .has_default = true,
+    {.name = "crop",
+     .type = OP_PARAM_ENUM,
+     .choices = s_crops,
+     .has_default = true,
      .def_choice = "centre",
      .help = "centre, attention or entropy give exactly the box; none fits inside it."},
-    {.name = "format", .type = OP_PARAM_ENUM, .choices = op_util_output_formats,
-     .has_default = true, .def_choice = "same",
+    {.name = "format",
+     .type = OP_PARAM_ENUM,
+     .choices = op_util_output_formats,
+     .has_default = true,
+     .def_choice = "same",
      .help = "Output format; same keeps the input's format (heif is written as avif)."},
-    {.name = "quality", .type = OP_PARAM_INT, .min = 1, .max = 100,
+    {.name = "quality",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 100,
      .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."},
     {.name = NULL},
 };

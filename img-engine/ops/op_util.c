@@ -96,8 +96,8 @@ int op_util_vips_fail(img_errcode_t code, const char *what)
     return -1;
 }
 
-const char *const op_util_output_formats[] = {"jpeg", "png", "webp", "avif", "tiff",
-                                              "gif",  "same", NULL};
+const char *const op_util_output_formats[] = {"jpeg", "png", "webp", "avif",
+                                              "tiff", "gif", "same", NULL};
 
 void op_util_set_output(op_job_t *job)
 {

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include "curve.h"
 #include "img_error.h"
 #include "job_id.h"
 #include "log.h"
@@ -109,6 +110,22 @@ static void s_send_id(engine_t *self, msg_type_t type, const char *id, int attem
 
 /* ---- the broker link ---- */
 
+/* CURVE client: the broker's public key and this worker's key pair. */
+static int s_curve(engine_t *self)
+{
+    const img_config_t *cfg = self->cfg;
+    if (!curve_key_valid(cfg->curve_server_public) || !curve_key_valid(cfg->curve_client_public) ||
+        !curve_key_valid(cfg->curve_client_secret)) {
+        img_error_set(IMG_E_BAD_REQUEST, "CURVE needs curve_server_public, curve_client_public "
+                                         "and curve_client_secret as Z85 keys");
+        return -1;
+    }
+    zsock_set_curve_serverkey(self->dealer, cfg->curve_server_public);
+    zsock_set_curve_publickey(self->dealer, cfg->curve_client_public);
+    zsock_set_curve_secretkey(self->dealer, cfg->curve_client_secret);
+    return 0;
+}
+
 static int s_connect(engine_t *self)
 {
     if (self->dealer) {
@@ -121,6 +138,8 @@ static int s_connect(engine_t *self)
         return -1;
     }
     zsock_set_identity(self->dealer, self->name);
+    if (self->cfg->curve_server_public[0] && s_curve(self) < 0)
+        return -1;
     zsock_set_maxmsgsize(self->dealer, self->cfg->max_message_bytes);
     zsock_set_linger(self->dealer, 2000);
     zsock_set_rcvtimeo(self->dealer, 0);

@@ -25,7 +25,8 @@ typedef struct {
 
 struct dispatcher {
     dispatcher_deps_t deps;
-    zsock_t *router;
+    broker_socket_t sock;
+    zsock_t *router; /* sock.router */
     int wake_fd;
     pthread_t thread;
     atomic_bool stop;
@@ -225,8 +226,8 @@ static void s_worker_lost(const char *name, void *arg)
 {
     dispatcher_t *self = arg;
     int n = job_store_release_worker(self->deps.store, name);
-    log_warn("dispatcher: worker %s is silent, dropped; %d job(s) returned to the queue", name,
-             n < 0 ? 0 : n);
+    log_warn("dispatcher: worker %s is silent, dropped; the leases of its %d job(s) end now",
+             name, n < 0 ? 0 : n);
 }
 
 static void s_tick(dispatcher_t *self, int64_t now)
@@ -317,9 +318,9 @@ dispatcher_t *dispatcher_new(const dispatcher_deps_t *deps)
     self->wake_fd = -1;
     worker_table_init(&self->table);
     pthread_mutex_init(&self->lock, NULL);
-    self->router = broker_socket_bind(deps->cfg);
-    if (!self->router)
+    if (broker_socket_open(&self->sock, deps->cfg) < 0)
         goto fail;
+    self->router = self->sock.router;
     self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (self->wake_fd < 0) {
         img_error_set(IMG_E_INTERNAL, "eventfd: %s", strerror(errno));
@@ -332,7 +333,7 @@ dispatcher_t *dispatcher_new(const dispatcher_deps_t *deps)
     log_info("dispatcher: listening for workers on %s", deps->cfg->broker_bind);
     return self;
 fail:
-    zsock_destroy(&self->router);
+    broker_socket_close(&self->sock);
     if (self->wake_fd >= 0)
         close(self->wake_fd);
     pthread_mutex_destroy(&self->lock);
@@ -355,7 +356,7 @@ void dispatcher_destroy(dispatcher_t **pself)
     atomic_store(&self->stop, true);
     dispatcher_wake(self);
     pthread_join(self->thread, NULL);
-    zsock_destroy(&self->router);
+    broker_socket_close(&self->sock);
     close(self->wake_fd);
     pthread_mutex_destroy(&self->lock);
     free(self);

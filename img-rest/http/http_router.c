@@ -4,6 +4,7 @@
 #include "http_reply.h"
 #include "op_registry.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,7 +116,16 @@ int http_router_handle(struct mg_connection *conn, void *cbdata)
     double t0 = s_seconds();
     http_req_t r = {.app = app, .conn = conn, .query = ri->query_string};
     img_error_clear();
-    int status = s_route(&r, ri->request_method, ri->local_uri);
+    int retry_after = 0, status;
+    if (http_guard_check(app->guard, conn, ri->local_uri ? ri->local_uri : "/",
+                         (long long)(t0 * 1000), &retry_after) < 0) {
+        char headers[96] = "WWW-Authenticate: Bearer\r\n";
+        if (img_error_code() == IMG_E_RATE_LIMITED)
+            snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
+        status = http_reply_img_error(conn, headers);
+    } else {
+        status = s_route(&r, ri->request_method, ri->local_uri);
+    }
     metrics_count_request(app->metrics, status, s_seconds() - t0);
     return status;
 }

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "dispatcher.h"
+#include "http_guard.h"
 #include "job_events.h"
 #include "job_store.h"
 #include "metrics.h"
@@ -18,6 +19,7 @@ typedef struct {
     dispatcher_t *dispatcher;
     job_events_t *events;
     metrics_t *metrics;
+    http_guard_t *guard;
     int64_t started_ms;
 } rest_app_t;
 

@@ -32,8 +32,8 @@ int job_status_parse(const char *name);
 /* Releases the JSON a job owns and zeroes it; harmless twice. */
 void job_clear(job_t *job);
 
-/* The public status object of the API contract. Caller owns. `url_prefix`
- * is "" or e.g. "http://host" for the status_url/result_url fields. */
+/* The public status object of the API contract (status_url and result_url
+ * are paths). Caller owns. */
 json_t *job_to_json(const job_t *job);
 
 /* Milliseconds since the epoch, and RFC 3339 UTC text of such a time. */

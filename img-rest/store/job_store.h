@@ -73,8 +73,10 @@ int job_store_finish(job_store_t *self, const char *id, int attempt, const json_
  * 1 requeued, 0 ignored, -1 error. (Added for the dispatcher.) */
 int job_store_requeue(job_store_t *self, const char *id, int attempt);
 
-/* Puts back in the queue the processing jobs of worker (it left or died):
- * attempts are kept. Returns the number requeued, -1 on error. */
+/* Ends now the leases of the processing jobs of worker (it left or died), so
+ * that the next job_store_expire() requeues them, or fails those that have
+ * had max_attempts (a job that kills its worker every time ends failed).
+ * Returns the number of leases ended, -1 on error. */
 int job_store_release_worker(job_store_t *self, const char *worker);
 
 /* Requeues processing jobs whose lease expired before now, or fails them

@@ -110,8 +110,9 @@ static const char *const s_sql[S_STMT_COUNT] = {
                  " WHERE id = ?1 AND status = 'processing' AND attempts = ?2",
     [S_REQUEUE] = "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
                   " WHERE id = ?1 AND status = 'processing' AND attempts = ?2",
-    [S_RELEASE] = "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
-                  " WHERE status = 'processing' AND lease_owner = ?1",
+    /* ends the leases now; the next expire requeues or fails the jobs */
+    [S_RELEASE] = "UPDATE jobs SET lease_expires = 0"
+                  " WHERE status = 'processing' AND lease_owner = ?1 AND lease_expires > 0",
     /* ?1 now, ?2 max_attempts, ?3 the worker_lost code */
     [S_EXPIRE] =
         "UPDATE jobs SET"

@@ -179,6 +179,7 @@ static void test_attempts_increment_started_at_kept(void **state)
     for (int attempt = 2; attempt <= 4; attempt++) {
         usleep(3000); /* so that a later claim would have a later time */
         assert_int_equal(job_store_release_worker(f->store, "w1"), 1);
+        assert_int_equal(job_store_expire(f->store, 1, 100), 1);
         s_claim_ok(f->store, "w1", 5000, &job);
         assert_string_equal(job.id, id);
         assert_int_equal(job.attempts, attempt);
@@ -329,6 +330,9 @@ static void test_release_worker(void **state)
 
     assert_int_equal(job_store_release_worker(f->store, "nobody"), 0);
     assert_int_equal(job_store_release_worker(f->store, "w1"), 2);
+    /* the leases are over, the jobs wait for the expiry pass */
+    assert_int_equal(job_store_count(f->store, JOB_PROCESSING), 3);
+    assert_int_equal(job_store_expire(f->store, 1, 3), 2);
     assert_int_equal(job_store_count(f->store, JOB_QUEUED), 2);
     assert_int_equal(job_store_count(f->store, JOB_PROCESSING), 1);
     assert_int_equal(s_status_of(f->store, ids[1]), JOB_PROCESSING);
@@ -338,6 +342,13 @@ static void test_release_worker(void **state)
     assert_string_equal(job.lease_owner, "");
     job_clear(&job);
     assert_int_equal(job_store_release_worker(f->store, "w1"), 0);
+
+    /* a job whose worker dies on its last attempt fails instead of looping */
+    s_claim_ok(f->store, "w3", 5000, &job);
+    job_clear(&job);
+    assert_int_equal(job_store_release_worker(f->store, "w3"), 1);
+    assert_int_equal(job_store_expire(f->store, 1, 1), 1);
+    assert_int_equal(job_store_count(f->store, JOB_FAILED), 1);
 }
 
 static void test_requeue_only_that_attempt(void **state)

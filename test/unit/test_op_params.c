@@ -54,8 +54,9 @@ static void s_check_int(const op_def_t *op, const op_param_t *p, const char *key
     s_expect_invalid(op, key, json_string(text), range);
     s_expect_invalid(op, key, json_integer((json_int_t)p->max + 1), range);
     s_expect_invalid(op, key, json_integer((json_int_t)p->min - 1), range);
-    static const char *const bad[] = {"abc",  "1.5", "",   "100px", " 10", "10 ",
-                                      "+10", "-0",  "0x10", "99999999999999999999999999", NULL};
+    static const char *const bad[] = {"abc", "1.5", "",   "100px", " 10",
+                                      "10 ", "+10", "-0", "0x10",  "99999999999999999999999999",
+                                      NULL};
     for (const char *const *b = bad; *b; b++)
         s_expect_invalid(op, key, json_string(*b), range);
     s_expect_invalid(op, key, json_real(p->min), range);

@@ -227,8 +227,14 @@ static int s_send(const req_t *req, const char *body, size_t len)
     char reply[256] = "";
     size_t got = 0;
     ssize_t n;
-    while (got < sizeof reply - 1 && (n = recv(fd, reply + got, sizeof reply - 1 - got, 0)) > 0)
+    /* up to the end of the reply's head: the server may hold the connection
+     * open a while to drain a body it did not read */
+    while (got < sizeof reply - 1 && (n = recv(fd, reply + got, sizeof reply - 1 - got, 0)) > 0) {
         got += (size_t)n;
+        reply[got] = '\0';
+        if (strstr(reply, "\r\n\r\n"))
+            break;
+    }
     reply[got] = '\0';
     close(fd);
     int status = 0;

@@ -1,0 +1,166 @@
+#include "http_guard.h"
+
+#include "img_error.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_KEYS 64
+#define KEY_MAX 128
+#define BUCKETS 4096 /* distinct clients tracked; the least recently seen is reused */
+
+typedef struct {
+    char who[KEY_MAX];
+    double tokens;
+    long long updated_ms;
+} bucket_t;
+
+struct http_guard {
+    char keys[MAX_KEYS][KEY_MAX];
+    int n_keys;
+    int per_min;
+    pthread_mutex_t lock;
+    bucket_t *buckets;
+};
+
+static int s_parse_keys(http_guard_t *self, const char *list)
+{
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= KEY_MAX || self->n_keys == MAX_KEYS) {
+            img_error_set(IMG_E_BAD_REQUEST, "api_keys: keys must be 1 to %d characters, at "
+                                             "most %d keys", KEY_MAX - 1, MAX_KEYS);
+            return -1;
+        }
+        memcpy(self->keys[self->n_keys], p, len);
+        self->keys[self->n_keys++][len] = '\0';
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+http_guard_t *http_guard_new(const img_config_t *cfg)
+{
+    http_guard_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->buckets = calloc(BUCKETS, sizeof *self->buckets))) {
+        free(self);
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    self->per_min = cfg->rate_limit_per_min;
+    pthread_mutex_init(&self->lock, NULL);
+    if (s_parse_keys(self, cfg->api_keys) < 0) {
+        http_guard_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void http_guard_destroy(http_guard_t **pself)
+{
+    if (!pself || !*pself)
+        return;
+    pthread_mutex_destroy(&(*pself)->lock);
+    free((*pself)->buckets);
+    free(*pself);
+    *pself = NULL;
+}
+
+bool http_guard_is_open_path(const char *path)
+{
+    return strcmp(path, "/") == 0 || strcmp(path, "/openapi.json") == 0 ||
+           strncmp(path, "/static/", 8) == 0 || strcmp(path, "/health") == 0 ||
+           strcmp(path, "/ready") == 0;
+}
+
+/* Compares without leaking the position of the first difference through timing. */
+static bool s_equal_ct(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static bool s_key_known(const http_guard_t *self, const char *key)
+{
+    bool found = false;
+    for (int i = 0; i < self->n_keys; i++)
+        found |= s_equal_ct(key, self->keys[i]);
+    return found;
+}
+
+/* Takes a token from who's bucket; -1 and the wait in seconds when empty. */
+static int s_take_token(http_guard_t *self, const char *who, long long now_ms, int *retry_after)
+{
+    pthread_mutex_lock(&self->lock);
+    bucket_t *b = NULL, *oldest = &self->buckets[0];
+    for (int i = 0; i < BUCKETS && !b; i++) {
+        bucket_t *c = &self->buckets[i];
+        if (c->who[0] && strcmp(c->who, who) == 0)
+            b = c;
+        else if (c->updated_ms < oldest->updated_ms)
+            oldest = c;
+    }
+    if (!b) {
+        b = oldest;
+        snprintf(b->who, sizeof b->who, "%s", who);
+        b->tokens = self->per_min;
+        b->updated_ms = now_ms;
+    }
+    double rate_per_ms = self->per_min / 60000.0;
+    b->tokens += (double)(now_ms - b->updated_ms) * rate_per_ms;
+    if (b->tokens > self->per_min)
+        b->tokens = self->per_min;
+    b->updated_ms = now_ms;
+    int rc = 0;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+    } else {
+        *retry_after = (int)((1.0 - b->tokens) / rate_per_ms / 1000.0) + 1;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return rc;
+}
+
+int http_guard_check_values(http_guard_t *self, const char *key, const char *client,
+                            const char *path, long long now_ms, int *retry_after_s)
+{
+    if (http_guard_is_open_path(path))
+        return 0;
+    if (self->n_keys > 0 && (!key || !s_key_known(self, key))) {
+        img_error_set(IMG_E_UNAUTHORIZED, key ? "the API key is not valid"
+                                              : "an API key is required (Authorization: "
+                                                "Bearer <key> or X-API-Key)");
+        return -1;
+    }
+    if (self->per_min > 0 &&
+        s_take_token(self, self->n_keys > 0 ? key : client, now_ms, retry_after_s) < 0) {
+        img_error_set(IMG_E_RATE_LIMITED, "more than %d requests a minute; retry in %d s",
+                      self->per_min, *retry_after_s);
+        return -1;
+    }
+    return 0;
+}
+
+int http_guard_check(http_guard_t *self, struct mg_connection *conn, const char *path,
+                     long long now_ms, int *retry_after_s)
+{
+    const char *key = mg_get_header(conn, "X-API-Key");
+    const char *auth = mg_get_header(conn, "Authorization");
+    if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        key = auth + 7;
+    return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, path,
+                                   now_ms, retry_after_s);
+}
