@@ -35,7 +35,7 @@ static const key_t_ s_keys[] = {
     INT(max_message_bytes, 1024, 16777216, "65536", "largest ZeroMQ message accepted"),
     LL(max_pixels, 1, 10000000000LL, "100000000", "largest input, width x height x pages (422 image_too_large)"),
     INT(max_frames, 1, 100000, "256", "most pages/frames in an input"),
-    STR(allowed_formats, "jpeg,png,webp,gif,tiff,heif", "input formats accepted (415 otherwise)"),
+    STR(allowed_formats, "jpeg,png,webp,gif,tiff,heif,avif", "input formats accepted (415 otherwise)"),
     INT(job_timeout_s, 1, 86400, "60", "time limit of one job attempt; the work is stopped past it"),
     STR(curve_server_public, "", "CURVE: the broker's public key (Z85); empty = no encryption"),
     STR(curve_server_secret, "", "CURVE: the broker's secret key (img-rest)"),

@@ -6,6 +6,7 @@
  * job with GET /<op>/status/<id>?wait=10 until it is complete or failed, then
  * shows the result: the image for image operations, the JSON for info (and
  * the boxes for diff). The tracker sends the API key entered with Authorize.
+ * A requestInterceptor leaves out the form fields the user left empty.
  * Plain browser JavaScript, no build step; all page text goes through
  * textContent, never innerHTML.
  */
@@ -15,7 +16,7 @@
   var OPERATIONS = ['resize', 'thumbnail', 'diff', 'dither', 'info'];
   var IMAGE_OPERATIONS = ['resize', 'thumbnail', 'diff', 'dither'];
   var JOB_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-  var WAIT_S = 10;          /* long-poll length asked of the server */
+  var WAIT_S = 10;          /* long-poll length asked of the server (max_wait_s may be lower) */
   var MIN_POLL_MS = 1000;   /* never poll faster than this, whatever the server does */
   var MAX_FAILURES = 5;     /* network failures in a row before giving up */
   var EXTENSIONS = {
@@ -184,12 +185,13 @@
 
     var statusUrl = job.status_url || ('/' + job.operation + '/status/' + job.id);
     var failures = 0;
+    var waitS = WAIT_S;
     try {
       while (generation === tracker.generation) {
         var started = Date.now();
         var answer;
         try {
-          answer = await fetchJson(statusUrl + '?wait=' + WAIT_S, controller.signal);
+          answer = await fetchJson(statusUrl + '?wait=' + waitS, controller.signal);
         } catch (e) {
           if (controller.signal.aborted)
             return;
@@ -202,6 +204,10 @@
         }
         if (generation !== tracker.generation)
           return;
+        if (answer.res.status === 400 && waitS > 0) {
+          waitS = 0; /* a server whose max_wait_s is below WAIT_S: plain polling */
+          continue;
+        }
         if (!answer.res.ok || !answer.body) {
           setMessage('Status: ' + errorText(answer.res, answer.body), true);
           return;
@@ -290,6 +296,33 @@
     return body;
   }
 
+  /* Swagger UI sends a form field the user cleared as an empty string, which
+   * the API rightly rejects as an invalid value: leave such fields out, as a
+   * hand-written request would. Files and non-empty values pass unchanged. */
+  function withoutEmptyFields(body) {
+    if (!body || typeof body.entries !== 'function' || typeof body.append !== 'function')
+      return body;
+    var kept = new FormData();
+    var dropped = false;
+    var entries = Array.from(body.entries());
+    for (var i = 0; i < entries.length; i++) {
+      if (typeof entries[i][1] === 'string' && entries[i][1] === '')
+        dropped = true;
+      else
+        kept.append(entries[i][0], entries[i][1]);
+    }
+    return dropped ? kept : body;
+  }
+
+  function requestInterceptor(req) {
+    try {
+      req.body = withoutEmptyFields(req.body);
+    } catch (e) {
+      /* send the request as Swagger UI built it */
+    }
+    return req;
+  }
+
   function responseInterceptor(res) {
     try {
       var job = jobFromResponse(res);
@@ -335,6 +368,7 @@
       validatorUrl: null,
       presets: [window.SwaggerUIBundle.presets.apis],
       layout: 'BaseLayout',
+      requestInterceptor: requestInterceptor,
       responseInterceptor: responseInterceptor
     });
   }

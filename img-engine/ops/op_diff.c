@@ -11,8 +11,8 @@
  *  3. A pixel has changed when |blur1 - blur2| > threshold (so threshold 255
  *     never finds anything). changed_ratio = changed pixels / all pixels.
  *  4. The changed mask is dilated with a 5x5 square (vips_morph), so that
- *     changes less than 5 px apart join one region; the dilated mask is
- *     labelled (vips_labelregions).
+ *     changes separated by at most 4 unchanged pixels join one region; the
+ *     dilated mask is labelled (vips_labelregions).
  *  5. One pass in C over the labels and the (undilated) mask gives, per
  *     region, the bounding box of its changed pixels and their number, the
  *     region's area. Regions whose area is below min_area are dropped. When
@@ -37,8 +37,8 @@
 #include <stdlib.h>
 
 #define OP_DIFF_BLUR_SIGMA 1.5
-#define OP_DIFF_DILATE 5   /* side of the square structuring element */
-#define OP_DIFF_OUTLINE 3  /* px of red frame around each box */
+#define OP_DIFF_DILATE 5  /* side of the square structuring element */
+#define OP_DIFF_OUTLINE 3 /* px of red frame around each box */
 #define OP_DIFF_MAX_BOXES 1000
 
 typedef struct {
@@ -47,11 +47,19 @@ typedef struct {
 } s_box_t;
 
 static const op_param_t s_params[] = {
-    {.name = "threshold", .type = OP_PARAM_INT, .min = 0, .max = 255, .has_default = true,
+    {.name = "threshold",
+     .type = OP_PARAM_INT,
+     .min = 0,
+     .max = 255,
+     .has_default = true,
      .def = 25,
-     .help = "Smallest difference of blurred grey values (0..255) that counts as a change; "
-             "a pixel changes when the difference is greater than this."},
-    {.name = "min_area", .type = OP_PARAM_INT, .min = 0, .max = 100000000, .has_default = true,
+     .help = "A pixel counts as changed when its blurred grey values (0..255) in the two "
+             "images differ by more than this."},
+    {.name = "min_area",
+     .type = OP_PARAM_INT,
+     .min = 0,
+     .max = 100000000,
+     .has_default = true,
      .def = 500,
      .help = "Smallest number of changed pixels a region needs to be reported as a box."},
     {.name = NULL},
@@ -72,8 +80,8 @@ static int s_check(json_t *params, const image_info_t *inputs, const img_config_
     s_oriented_size(&inputs[0], &w1, &h1);
     s_oriented_size(&inputs[1], &w2, &h2);
     if (w1 != w2 || h1 != h2) {
-        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d", w1, h1,
-                      w2, h2);
+        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d", w1, h1, w2,
+                      h2);
         return -1;
     }
     return 0;
@@ -118,8 +126,7 @@ static int s_blur_grey(VipsObject *parent, VipsImage *rgb, VipsImage **out)
     VipsImage **t = (VipsImage **)vips_object_local_array(parent, 2);
     if (vips_colourspace(rgb, &t[0], VIPS_INTERPRETATION_B_W, NULL))
         return s_vips_failed("greyscale");
-    if (vips_gaussblur(t[0], &t[1], OP_DIFF_BLUR_SIGMA, "precision", VIPS_PRECISION_INTEGER,
-                       NULL))
+    if (vips_gaussblur(t[0], &t[1], OP_DIFF_BLUR_SIGMA, "precision", VIPS_PRECISION_INTEGER, NULL))
         return s_vips_failed("blur");
     *out = t[1];
     return 0;
@@ -175,9 +182,12 @@ static void s_collect(const uint8_t *mask, const int32_t *labels, int width, int
             if (!m[x] || l[x] < 0 || l[x] >= n_labels)
                 continue;
             s_box_t *b = &boxes[l[x]];
-            if (x < b->x0) b->x0 = x;
-            if (x > b->x1) b->x1 = x;
-            if (y < b->y0) b->y0 = y;
+            if (x < b->x0)
+                b->x0 = x;
+            if (x > b->x1)
+                b->x1 = x;
+            if (y < b->y0)
+                b->y0 = y;
             b->y1 = y; /* rows come in order */
             b->area++;
         }
@@ -308,9 +318,8 @@ static json_t *s_extra_new(const s_box_t *boxes, int n, double changed_ratio)
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(list, json_pack("{s:i, s:i, s:i, s:i}", "x", boxes[i].x0, "y",
-                                              boxes[i].y0, "width",
-                                              boxes[i].x1 - boxes[i].x0 + 1, "height",
-                                              boxes[i].y1 - boxes[i].y0 + 1));
+                                              boxes[i].y0, "width", boxes[i].x1 - boxes[i].x0 + 1,
+                                              "height", boxes[i].y1 - boxes[i].y0 + 1));
     json_object_set_new(extra, "boxes", list);
     json_object_set_new(extra, "changed_ratio", json_real(changed_ratio));
     return extra;
@@ -332,8 +341,8 @@ static int s_run(op_job_t *job)
         goto done;
     int width = rgb2->Xsize, height = rgb2->Ysize;
     if (rgb1->Xsize != width || rgb1->Ysize != height) {
-        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d",
-                      rgb1->Xsize, rgb1->Ysize, width, height);
+        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d", rgb1->Xsize,
+                      rgb1->Ysize, width, height);
         goto done;
     }
     if (s_blur_grey(parent, rgb1, &g1) || s_blur_grey(parent, rgb2, &g2) ||

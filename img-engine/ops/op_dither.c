@@ -30,8 +30,13 @@
 #include <string.h>
 
 static const op_param_t s_params[] = {
-    {.name = "levels", .alias = "channels", .type = OP_PARAM_INT, .min = 2, .max = 256,
-     .has_default = true, .def = 2,
+    {.name = "levels",
+     .alias = "channels",
+     .type = OP_PARAM_INT,
+     .min = 2,
+     .max = 256,
+     .has_default = true,
+     .def = 2,
      .help = "Number of values each colour channel is reduced to (2..256)."},
     {.name = NULL},
 };
@@ -39,8 +44,8 @@ static const op_param_t s_params[] = {
 /* The state of one dithering pass over an interleaved 8-bit buffer. */
 typedef struct {
     int width, height, bands, colour_bands, levels;
-    float *cur, *next;     /* (width + 2) * colour_bands each; index 0 and width+1 are margins */
-    uint8_t value[256];    /* level index -> 8-bit value */
+    float *cur, *next;  /* (width + 2) * colour_bands each; index 0 and width+1 are margins */
+    uint8_t value[256]; /* level index -> 8-bit value */
 } s_dither_t;
 
 static int s_vips_failed(const char *what)
@@ -101,11 +106,13 @@ static void s_row(s_dither_t *d, uint8_t *row, int dir)
 }
 
 /* Dithers the colour bands of buf (interleaved 8-bit) in place. */
-static int s_dither(uint8_t *buf, int width, int height, int bands, int colour_bands,
-                    int levels)
+static int s_dither(uint8_t *buf, int width, int height, int bands, int colour_bands, int levels)
 {
-    s_dither_t d = {.width = width, .height = height, .bands = bands,
-                    .colour_bands = colour_bands, .levels = levels};
+    s_dither_t d = {.width = width,
+                    .height = height,
+                    .bands = bands,
+                    .colour_bands = colour_bands,
+                    .levels = levels};
     size_t row_floats = (size_t)(width + 2) * colour_bands;
     d.cur = calloc(row_floats, sizeof *d.cur);
     d.next = calloc(row_floats, sizeof *d.next);
@@ -126,6 +133,12 @@ static int s_dither(uint8_t *buf, int width, int height, int bands, int colour_b
     free(d.cur);
     free(d.next);
     return rc;
+}
+
+static void s_free_buffer(VipsObject *image, void *buf)
+{
+    (void)image;
+    g_free(buf);
 }
 
 static int s_run(op_job_t *job)
@@ -153,11 +166,12 @@ static int s_run(op_job_t *job)
     }
     if (s_dither(buf, width, height, bands, colour_bands, levels))
         goto done;
-    if (!(raw = vips_image_new_from_memory_copy(buf, size, width, height, bands,
-                                                VIPS_FORMAT_UCHAR))) {
+    if (!(raw = vips_image_new_from_memory(buf, size, width, height, bands, VIPS_FORMAT_UCHAR))) {
         s_vips_failed("encode");
         goto done;
     }
+    g_signal_connect(raw, "postclose", G_CALLBACK(s_free_buffer), buf);
+    buf = NULL; /* raw owns it now */
     if (vips_copy(raw, &job->out, "interpretation", in->Type, NULL)) {
         s_vips_failed("encode");
         goto done;

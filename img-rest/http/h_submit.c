@@ -8,6 +8,7 @@
  * partly unread). */
 #include "handlers.h"
 
+#include "big_stack.h"
 #include "http_reply.h"
 #include "image_probe.h"
 #include "job.h"
@@ -47,8 +48,18 @@ static json_t *s_params(const http_req_t *r, const upload_t *up)
     return params;
 }
 
-static int s_probe_inputs(const http_req_t *r, const char *dir, image_info_t *info)
+typedef struct {
+    const http_req_t *r;
+    const char *dir;
+    image_info_t *info;
+} probe_args_t;
+
+static int s_probe_inputs(void *arg)
 {
+    const probe_args_t *a = arg;
+    const http_req_t *r = a->r;
+    const char *dir = a->dir;
+    image_info_t *info = a->info;
     for (int i = 0; i < r->op->n_inputs; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/in_%s", dir, r->op->inputs[i].name);
@@ -83,7 +94,8 @@ static int s_accept(const http_req_t *r, job_t *job)
     if (upload_receive(r->conn, r->op, dir, r->app->cfg->max_upload_bytes, &up) < 0)
         goto done;
     job->params = s_params(r, &up);
-    if (!job->params || s_probe_inputs(r, dir, info) < 0)
+    probe_args_t probe = {r, dir, info};
+    if (!job->params || big_stack_call(s_probe_inputs, &probe) < 0)
         goto done;
     if (r->op->check && r->op->check(job->params, info, r->app->cfg) < 0)
         goto done;

@@ -104,13 +104,15 @@ int http_reply_file(struct mg_connection *conn, const char *path, const char *mi
               "X-Content-Type-Options: nosniff\r\n"
               "%s\r\n",
               mime, (long long)st.st_size, headers);
-    if (strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
-        char buf[65536];
+    /* civetweb threads have small stacks: the copy buffer lives on the heap */
+    char *buf = malloc(65536);
+    if (buf && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
         ssize_t n;
-        while ((n = read(fd, buf, sizeof buf)) > 0)
+        while ((n = read(fd, buf, 65536)) > 0)
             if (mg_write(conn, buf, (size_t)n) <= 0)
                 break;
     }
+    free(buf);
     close(fd);
     return 200;
 }

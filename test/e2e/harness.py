@@ -351,6 +351,18 @@ class ServiceTestCase(unittest.TestCase):
         cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG)
         cls.addClassCleanup(cls.svc.cleanup)
 
+    def setUp(self):
+        # A crash of img-rest in an earlier test must not fail every later one:
+        # say so, and start a new img-rest (engines reconnect by themselves).
+        rest = self.svc.rest
+        if rest is not None and rest.poll() is not None:
+            sys.stderr.write("\n!!! img-rest had exited with %s before %s; restarting it\n"
+                             % (rest.returncode, self.id()))
+            self.svc.print_logs()
+            self.svc.start_rest()
+            if any(p.poll() is None for p in self.svc.engines):
+                self.svc.wait_ready()
+
     def run(self, result=None):
         before = len(result.failures) + len(result.errors) if result else 0
         out = super().run(result)

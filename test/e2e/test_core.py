@@ -181,6 +181,21 @@ class ResizeTest(ServiceTestCase):
         self.assertFalse(any(st["id"] in f for _, dirs, files in os.walk(self.svc.data_dir) for f in dirs + files),
                          "job files left in data_dir")
 
+    def test_jobs_listing_newest_first(self):
+        first = self.submit(files={"file": ("a.png", self.png16)}, fields={"width": "8"})
+        second = self.submit(files={"file": ("b.png", self.png16)}, fields={"width": "9"})
+        code, _, page = self.svc.get_json("/jobs?operation=resize&limit=1")
+        self.assertEqual(code, 200, page)
+        self.assertEqual([j["id"] for j in page["jobs"]], [second["id"]])
+        self.assertTrue(page["next_cursor"])
+        code, _, page2 = self.svc.get_json("/jobs?operation=resize&limit=1&cursor="
+                                           + urllib.parse.quote(str(page["next_cursor"])))
+        self.assertEqual(code, 200, page2)
+        self.assertEqual([j["id"] for j in page2["jobs"]], [first["id"]])
+        code, _, none = self.svc.get_json("/jobs?operation=thumbnail")
+        self.assertEqual(none["jobs"], [])
+        self.assertError(self.svc.get("/jobs?limit=abc"), 400, "invalid_parameter")
+
 
 def mean_abs_diff(a, b):
     assert len(a) == len(b)
@@ -327,6 +342,41 @@ class LimitsTest(ServiceTestCase):
         self.assertEqual(code, 202, job)
         st = self.svc.wait_status("resize", job["id"])
         self.assertEqual(st["status"], "complete", st.get("error"))
+
+
+class NoEngineTest(ServiceTestCase):
+    """No worker at first: jobs wait in the queue, the queue has a bound."""
+    ENGINES = 0
+    CONFIG = {"max_queued": 2}
+
+    def test_queued_until_an_engine_connects(self):
+        small = {"file": ("s.png", read_file(PNG16_PHOTO))}
+        self.assertEqual(self.svc.get("/ready")[0], 503)
+        code, _, a = self.svc.post_job("resize", files=small, fields={"width": "16"})
+        self.assertEqual(code, 202, a)
+        code, headers, body = self.svc.get("/resize/" + a["id"])
+        self.assertEqual(code, 202, body)
+        self.assertGreaterEqual(int(headers.get("Retry-After")), 0)
+        self.assertEqual((body["id"], body["status"]), (a["id"], "queued"))
+        code, _, st = self.svc.get_json("/resize/status/" + a["id"])
+        self.assertEqual(st["status"], "queued")
+        self.assertNotIn("result", st)
+        self.assertNotIn("error", st)
+        code, _, b = self.svc.post_job("resize", files=small, fields={"width": "17"})
+        self.assertEqual(code, 202, b)
+        resp = self.svc.post_job("resize", files=small, fields={"width": "18"})
+        self.assertError(resp, 503, "queue_full")
+        self.assertGreaterEqual(int(resp[1].get("Retry-After")), 1)
+
+        self.svc.start_engine()
+        for job, width in ((a, 16), (b, 17)):
+            st = self.svc.wait_status("resize", job["id"])
+            self.assertEqual(st["status"], "complete", st.get("error"))
+            self.assertEqual(st["result"]["width"], width)
+            code, _, data = self.svc.get("/resize/" + job["id"])
+            self.assertEqual((code, image_size(data)), (200, (width, width)))
+        code, _, c = self.svc.post_job("resize", files=small, fields={"width": "18"})
+        self.assertEqual(code, 202, c)
 
 
 if __name__ == "__main__":

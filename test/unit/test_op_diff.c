@@ -42,8 +42,8 @@ static const rect_t RECT_B = {500, 350, 60, 150}; /* yellow */
 static const rect_t TINY = {400, 40, 4, 4};       /* white, 16 px */
 
 static char s_dir[512];
-static char s_base[600], s_changed[600], s_tiny[600], s_small[600], s_rotated[600],
-    s_alpha[600], s_lshape[600];
+static char s_base[600], s_changed[600], s_tiny[600], s_small[600], s_rotated[600], s_alpha[600],
+    s_lshape[600];
 
 static void s_path(char *out, const char *name)
 {
@@ -54,9 +54,8 @@ static void s_path(char *out, const char *name)
 static VipsImage *s_base_new(void)
 {
     VipsImage *thumb = NULL, *dark = NULL, *mem = NULL;
-    assert_int_equal(vips_thumbnail(PHOTO, &thumb, W, "height", H, "crop",
-                                    VIPS_INTERESTING_CENTRE, NULL),
-                     0);
+    assert_int_equal(
+        vips_thumbnail(PHOTO, &thumb, W, "height", H, "crop", VIPS_INTERESTING_CENTRE, NULL), 0);
     assert_int_equal(vips_linear1(thumb, &dark, 0.5, 0.0, "uchar", TRUE, NULL), 0);
     assert_non_null(mem = vips_image_copy_memory(dark));
     g_object_unref(thumb);
@@ -180,9 +179,9 @@ static rect_t s_box(const op_job_t *job, size_t i)
     json_t *b = json_array_get(json_object_get(job->extra, "boxes"), i);
     assert_non_null(b);
     rect_t r = {0};
-    assert_int_equal(json_unpack(b, "{s:i, s:i, s:i, s:i}", "x", &r.x, "y", &r.y, "width", &r.w,
-                                 "height", &r.h),
-                     0);
+    assert_int_equal(
+        json_unpack(b, "{s:i, s:i, s:i, s:i}", "x", &r.x, "y", &r.y, "width", &r.w, "height", &r.h),
+        0);
     assert_int_equal(json_object_size(b), 4);
     return r;
 }

@@ -53,11 +53,10 @@ static int s_group_setup(void **state)
     s_path(s_flat64, "flat64.png");
     s_path(s_rotated, "rotated.jpg");
 
-    VipsImage *photo = NULL, *ramp = NULL, *ramp8 = NULL, *alpha = NULL, *grey = NULL,
-              *flat = NULL, *flat8 = NULL, *rot = NULL, *rot_copy = NULL;
-    assert_int_equal(vips_thumbnail(PHOTO, &photo, W, "height", H, "crop",
-                                    VIPS_INTERESTING_CENTRE, NULL),
-                     0);
+    VipsImage *photo = NULL, *ramp = NULL, *ramp8 = NULL, *alpha = NULL, *grey = NULL, *flat = NULL,
+              *flat8 = NULL, *rot = NULL, *rot_copy = NULL;
+    assert_int_equal(
+        vips_thumbnail(PHOTO, &photo, W, "height", H, "crop", VIPS_INTERESTING_CENTRE, NULL), 0);
     s_save(photo, s_photo);
 
     /* alpha: a horizontal ramp 0..255 */
@@ -75,8 +74,7 @@ static int s_group_setup(void **state)
     assert_int_equal(vips_black(&flat, W, H, "bands", 3, NULL), 0);
     assert_int_equal(vips_linear1(flat, &flat8, 1.0, 64.0, "uchar", TRUE, NULL), 0);
     VipsImage *flat_srgb = NULL;
-    assert_int_equal(vips_copy(flat8, &flat_srgb, "interpretation", VIPS_INTERPRETATION_sRGB,
-                               NULL),
+    assert_int_equal(vips_copy(flat8, &flat_srgb, "interpretation", VIPS_INTERPRETATION_sRGB, NULL),
                      0);
     s_save(flat_srgb, s_flat64);
 
@@ -394,14 +392,10 @@ int main(int argc, char **argv)
         return 1;
     vips_cache_set_max(0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_declaration),
-        cmocka_unit_test(test_levels_2_and_3_on_photo),
-        cmocka_unit_test(test_error_is_diffused),
-        cmocka_unit_test(test_levels_256_unchanged),
-        cmocka_unit_test(test_alpha_untouched),
-        cmocka_unit_test(test_grey_stays_grey),
-        cmocka_unit_test(test_orientation_applied),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_declaration),         cmocka_unit_test(test_levels_2_and_3_on_photo),
+        cmocka_unit_test(test_error_is_diffused),   cmocka_unit_test(test_levels_256_unchanged),
+        cmocka_unit_test(test_alpha_untouched),     cmocka_unit_test(test_grey_stays_grey),
+        cmocka_unit_test(test_orientation_applied), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_through_op_run),
     };
     int rc = cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);

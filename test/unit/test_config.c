@@ -1,0 +1,131 @@
+/* config: defaults, file, environment, bad values, and the README table. */
+#include "config.h"
+#include "img_error.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char s_path[256];
+
+static void s_write(const char *text)
+{
+    snprintf(s_path, sizeof s_path, "%s/test_config_%d.conf", TEST_BINARY_DIR, (int)getpid());
+    FILE *f = fopen(s_path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    img_config_t cfg;
+    config_defaults(&cfg);
+    assert_string_equal(cfg.data_dir, "./data");
+    assert_string_equal(cfg.http_listen, "8080");
+    assert_int_equal(cfg.default_width, 100);
+    assert_int_equal(cfg.default_height, 100);
+    assert_int_equal(cfg.max_attempts, 3);
+    assert_true(cfg.max_pixels == 100000000LL);
+    assert_int_equal(cfg.engine_threads, 0);
+}
+
+static void test_file_and_env(void **state)
+{
+    (void)state;
+    img_config_t cfg;
+    s_write("# comment\n\n  data_dir =  /tmp/x  \nmax_queued=7\nmax_pixels = 5000000000\n");
+    setenv("IMG_MAX_QUEUED", "9", 1);
+    assert_int_equal(config_load(&cfg, s_path), 0);
+    unsetenv("IMG_MAX_QUEUED");
+    assert_string_equal(cfg.data_dir, "/tmp/x");
+    assert_int_equal(cfg.max_queued, 9); /* the environment wins */
+    assert_true(cfg.max_pixels == 5000000000LL);
+    remove(s_path);
+}
+
+static void s_expect_bad(const char *text, const char *needle)
+{
+    img_config_t cfg;
+    s_write(text);
+    assert_int_equal(config_load(&cfg, s_path), -1);
+    if (!strstr(img_error_message(), needle))
+        fail_msg("'%s' not in '%s'", needle, img_error_message());
+    remove(s_path);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    s_expect_bad("nonsense_key = 1\n", "unknown setting 'nonsense_key'");
+    s_expect_bad("max_queued = many\n", "max_queued");
+    s_expect_bad("max_queued = 0\n", "from 1 to");
+    s_expect_bad("max_queued = 12abc\n", "max_queued");
+    s_expect_bad("heartbeat_ms\n", ":1: expected 'key = value'");
+    s_expect_bad("log_level = loud\n", "log_level");
+    s_expect_bad("max_attempts = 99999999999999999999\n", "max_attempts");
+    img_config_t cfg;
+    assert_int_equal(config_load(&cfg, "/nonexistent/img.conf"), -1);
+    assert_non_null(strstr(img_error_message(), "cannot open"));
+}
+
+static void test_bad_env(void **state)
+{
+    (void)state;
+    img_config_t cfg;
+    setenv("IMG_HTTP_THREADS", "1", 1);
+    assert_int_equal(config_load(&cfg, NULL), -1);
+    unsetenv("IMG_HTTP_THREADS");
+    assert_non_null(strstr(img_error_message(), "IMG_HTTP_THREADS"));
+}
+
+static void test_long_string_refused(void **state)
+{
+    (void)state;
+    img_config_t cfg;
+    config_defaults(&cfg);
+    char big[2000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(config_set(&cfg, "data_dir", big), -1);
+    assert_string_equal(cfg.data_dir, "./data");
+}
+
+/* Every key is documented in the README's configuration table. */
+static void test_readme_lists_every_key(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/README.md", TEST_SOURCE_ROOT);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[200000];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; i < config_key_count(); i++) {
+        const char *key, *def, *help;
+        char cell[128];
+        config_key_info(i, &key, &def, &help);
+        snprintf(cell, sizeof cell, "| `%s` | `%s` |", key, def);
+        if (!strstr(text, cell))
+            fail_msg("README.md has no row starting %s", cell);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_file_and_env),
+        cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_bad_env),
+        cmocka_unit_test(test_long_string_refused), cmocka_unit_test(test_readme_lists_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
