@@ -15,7 +15,6 @@
 #include <time.h>
 
 #define MAX_THREADS 1024
-#define WATCHDOG_GRACE_MS 30000 /* a job this far past its time limit is stuck */
 
 typedef struct {
     zactor_t *actor;
@@ -246,8 +245,11 @@ static int s_watchdog(engine_t *self, int64_t now)
 {
     for (int i = 0; i < self->n_slots; i++) {
         slot_t *s = &self->slots[i];
-        if (s->busy && now > s->deadline_ms + WATCHDOG_GRACE_MS) {
-            img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit", s->id);
+        /* past its time limit plus a lease, the job was given back to the queue
+         * and its thread is stuck: only a restart (by the supervisor) frees it */
+        if (s->busy && now > s->deadline_ms + self->cfg->lease_ms) {
+            img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit; restarting",
+                          s->id);
             return -1;
         }
     }

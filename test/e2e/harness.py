@@ -39,6 +39,9 @@ PNG16_PHOTO = "/usr/share/libjxl-testdata/external/raw.pixls/HUAWEI-EVA-L09-16bi
 UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+
 _live_services = []
 
 
@@ -175,8 +178,24 @@ class Service:
             _live_services.remove(self)
 
     def cleanup(self):
+        """Stops everything and removes the folder; raises if a sanitizer
+        (ASan/UBSan builds) reported an error in any process's log."""
         self.stop()
+        reports = self.sanitizer_reports()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n\n".join(reports))
+
+    def sanitizer_reports(self):
+        found = []
+        for p in self.procs():
+            text = read_file(p.log_path).decode("utf-8", "replace")
+            for marker in SANITIZER_MARKERS:
+                at = text.find(marker)
+                if at >= 0:
+                    found.append("%s:\n%s" % (p.log_path, text[at:at + 3000]))
+                    break
+        return found
 
     def print_logs(self, lines=40):
         for p in self.procs():
