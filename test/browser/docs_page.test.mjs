@@ -4,7 +4,8 @@
 // way a person would: opens the page, checks Swagger UI rendered every
 // operation from /openapi.json using local files only, submits a real JPEG
 // with "Try it out" on POST /resize (width 64), sees the 202, and waits for
-// the job tracker panel to reach "complete" and show the 64-pixel-wide image.
+// the job tracker panel to reach "complete" and show the 64-pixel-wide image;
+// then does the same for thumbnail, dither, diff (the JPEG twice) and info.
 //
 //   IMG_BASE_URL=http://127.0.0.1:8080 node test/browser/docs_page.test.mjs
 //
@@ -119,10 +120,6 @@ async function runChecks(browser) {
   if (!loaded)
     return finishPage(page);
 
-  await check('the page loads nothing from outside the server', () => {
-    assert(foreign.length === 0, `requests to other origins: ${foreign.slice(0, 3).join(', ')}`);
-  });
-
   await check('Authorize offers both API key schemes', async () => {
     await page.click('button.authorize');
     const dialog = page.locator('.dialog-ux .modal-ux');
@@ -178,6 +175,54 @@ async function runChecks(browser) {
     const size = await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]);
     assert(size[0] === WIDTH, `the result image is ${size[0]}x${size[1]}, expected width ${WIDTH}`);
     await img.scrollIntoViewIfNeeded();
+  });
+
+  // The other operations, each with its own file field(s) and defaults.
+  const others = [
+    { op: 'thumbnail', files: { file: JPEG }, shows: 'image' },
+    { op: 'dither', files: { file: JPEG }, shows: 'image' },
+    { op: 'diff', files: { image1: JPEG, image2: JPEG }, shows: 'image' },
+    { op: 'info', files: { file: JPEG }, shows: 'json' },
+  ];
+  for (const { op: name, files, shows } of others) {
+    await check(`Try it out: POST /${name} reaches "complete" and shows the ${shows}`, async () => {
+      const id = `#operations-${name}-submit${name[0].toUpperCase()}${name.slice(1)}`;
+      const block = page.locator(id);
+      await block.locator('.opblock-summary-control').click();
+      await block.locator('button.try-out__btn').click();
+      for (const [field, path] of Object.entries(files))
+        await block.locator(`tr[data-property-name="${field}"] input[type="file"]`).setInputFiles(path);
+      const before = await page.locator('#job-id-input').inputValue();
+      await block.locator('button.execute').click();
+      const status = block.locator('.live-responses-table .response .response-col_status').first();
+      await status.waitFor({ timeout: 30000 });
+      const code = (await status.innerText()).trim();
+      assert(code === '202', `POST /${name} answered ${code}: ${await responseBody(block)}`);
+      await page.waitForFunction((old) => {
+        const st = document.getElementById('job-status').textContent;
+        return document.getElementById('job-id-input').value !== old &&
+               (st === 'complete' || st === 'failed' ||
+                document.getElementById('job-message').classList.contains('is-error'));
+      }, before, { timeout: 90000 });
+      const st = await page.locator('#job-status').innerText();
+      assert(st === 'complete', `the job ended "${st}": ${await page.locator('#job-message').innerText()}`);
+      assert((await page.locator('#job-operation').innerText()) === name, 'the tracker follows another job');
+      if (shows === 'image') {
+        await page.waitForFunction(() => {
+          const el = document.querySelector('#job-result img.job-image');
+          return el && el.complete && el.naturalWidth > 0;
+        }, null, { timeout: 15000 });
+      } else {
+        const info = JSON.parse(await page.locator('#job-result pre.job-json').innerText());
+        assert(info.width > 0 && info.height > 0 && Array.isArray(info.mean),
+               `unexpected info result ${JSON.stringify(info)}`);
+      }
+      await block.locator('.opblock-summary-control').click(); // fold it again
+    });
+  }
+
+  await check('the page asked nothing of any other origin', () => {
+    assert(foreign.length === 0, `requests to other origins: ${foreign.slice(0, 3).join(', ')}`);
   });
 
   await check('no uncaught script error on the page', () => {

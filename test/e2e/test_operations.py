@@ -3,7 +3,6 @@ format, against real img-rest and img-engine processes."""
 
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 

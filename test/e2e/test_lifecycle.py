@@ -1,0 +1,345 @@
+"""No job lost: crash recovery, backpressure, waiting, history, deletion,
+retention, readiness and graceful shutdown — each with real processes."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import JPEG_PHOTO, Service, ServiceTestCase, image_size, read_file, sniff
+
+# Quick failure detection so the tests run in seconds, not minutes.
+FAST = {"heartbeat_ms": 200, "lease_ms": 2000, "max_queued": 10000, "max_attempts": 3,
+        "engine_threads": 2, "log_level": "info"}
+
+
+def small_jpeg():
+    """A 320x200 JPEG made from a real photo (fast jobs for the bursts)."""
+    path = os.path.join(tempfile.gettempdir(), "img-e2e-small-%d.jpg" % os.getpid())
+    if not os.path.exists(path):
+        subprocess.run(["vipsthumbnail", JPEG_PHOTO, "--size", "320x", "-o", path],
+                       check=True, capture_output=True)
+    return read_file(path)
+
+
+class Burst:
+    """Submits n resize jobs and checks each one's outcome."""
+
+    def __init__(self, test, svc, n, width=64):
+        self.test, self.svc, self.width = test, svc, width
+        self.ids = []
+        data = small_jpeg()
+        for i in range(n):
+            st, _, body = svc.post_job("resize", files={"file": ("p.jpg", data)},
+                                       fields={"width": width})
+            test.assertEqual(st, 202, body)
+            self.ids.append(body["id"])
+
+    def count(self, status):
+        n = 0
+        for job_id in self.ids:
+            st, _, body = self.svc.get_json("/jobs/" + job_id)
+            n += st == 200 and body["status"] == status
+        return n
+
+    def wait_some_complete(self, k, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.count("complete") < k:
+            self.test.assertLess(time.monotonic(), deadline, "fewer than %d jobs completed" % k)
+            time.sleep(0.2)
+
+    def assert_all_complete(self, timeout=120):
+        for job_id in self.ids:
+            st = self.svc.wait_status("resize", job_id, timeout)
+            self.test.assertEqual(st["status"], "complete", st)
+            self.test.assertEqual(st["result"]["width"], self.width)
+            code, headers, data = self.svc.get("/resize/" + job_id)
+            self.test.assertEqual(code, 200)
+            self.test.assertEqual(sniff(data), "jpeg")
+            self.test.assertEqual(len(data), st["result"]["bytes"])
+        # and every result really is a 64-pixel-wide JPEG (a sample, vipsheader is slow)
+        for job_id in self.ids[:: max(1, len(self.ids) // 10)]:
+            self.test.assertEqual(image_size(self.svc.get("/resize/" + job_id)[2])[0], self.width)
+
+
+class EngineCrash(ServiceTestCase):
+    CONFIG = FAST
+
+    def test_engine_killed_mid_burst_then_restarted(self):
+        burst = Burst(self, self.svc, 200)
+        burst.wait_some_complete(20)
+        self.svc.kill_engine(0, signal.SIGKILL)
+        done_while_down = burst.count("complete")
+        time.sleep(1.0)
+        self.assertLess(done_while_down, 200, "the burst finished before the kill; test proves nothing")
+        self.svc.start_engine()
+        burst.assert_all_complete()
+
+
+class RestCrash(ServiceTestCase):
+    CONFIG = FAST
+
+    def test_rest_killed_mid_burst_then_restarted(self):
+        burst = Burst(self, self.svc, 200)
+        burst.wait_some_complete(10)
+        self.svc.kill_rest(signal.SIGKILL)
+        time.sleep(1.0)
+        self.svc.start_rest()
+        # the engine was not restarted: it reconnects by itself
+        self.svc.wait_ready()
+        burst.assert_all_complete()
+        # and new work still flows over the restored link
+        Burst(self, self.svc, 5).assert_all_complete()
+
+
+class TwoEngines(ServiceTestCase):
+    ENGINES = 2
+    CONFIG = FAST
+
+    def _jobs_started_by(self, i):
+        with open(self.svc.engines[i].log_path, "rb") as f:
+            return f.read().count(b") attempt ")
+
+    def test_both_work_then_one_killed(self):
+        status, _, ready = self.svc.get_json("/ready")
+        deadline = time.monotonic() + 10
+        while ready["workers"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status, _, ready = self.svc.get_json("/ready")
+        self.assertEqual(ready["workers"], 2, ready)
+        burst = Burst(self, self.svc, 120)
+        burst.wait_some_complete(30)
+        self.assertGreater(self._jobs_started_by(0), 0, "engine 0 got no work")
+        self.assertGreater(self._jobs_started_by(1), 0, "engine 1 got no work")
+        self.svc.kill_engine(0, signal.SIGKILL)
+        burst.assert_all_complete()
+
+
+class NoEngine(ServiceTestCase):
+    ENGINES = 0
+    CONFIG = dict(FAST, max_queued=5)
+
+    def test_queue_waits_for_an_engine_and_caps(self):
+        st, headers, body = self.svc.get_json("/ready")
+        self.assertEqual(st, 503)
+        self.assertEqual(body["workers"], 0)
+        self.assertEqual(body["status"], "not_ready")
+        self.assertEqual(body["error"]["code"], "not_ready")
+        burst = Burst(self, self.svc, 5)
+        self.assertEqual(burst.count("queued"), 5)
+        # the cap: the sixth is refused, with Retry-After; nothing accepted is dropped
+        refused = self.svc.post_job("resize", files={"file": ("p.jpg", small_jpeg())},
+                                    fields={"width": 64})
+        err = self.assertError(refused, 503, "queue_full")
+        self.assertTrue(refused[1].get("Retry-After", "").isdigit(), refused[1])
+        time.sleep(1.0)
+        self.assertEqual(burst.count("queued"), 5, "queued jobs changed without an engine")
+        st, _, body = self.svc.get_json("/ready")
+        self.assertEqual((st, body["queued"]), (503, 5))
+        self.svc.start_engine()
+        burst.assert_all_complete()
+        st, _, body = self.svc.get_json("/ready")
+        self.assertEqual((st, body["workers"], body["queued"]), (200, 1, 0), body)
+
+
+class Faults(ServiceTestCase):
+    """A job that crashes or hangs its worker fails after its attempts; others complete."""
+    CONFIG = dict(FAST, max_attempts=2, job_timeout_s=1, lease_ms=1000)
+    ENV = {"IMG_TEST_OPS": "1"}
+
+    def _fault(self, mode):
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": mode})
+        self.assertEqual(st, 202, body)
+        return body["id"]
+
+    def test_crashing_job_fails_after_attempts_others_complete(self):
+        bad = self._fault("crash")
+        burst = Burst(self, self.svc, 10)
+        st = self.svc.wait_status("test_fault", bad, timeout=60)
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["error"]["code"], "worker_lost")
+        self.assertIn("2 times", st["error"]["message"])
+        self.assertEqual(st["attempts"], 2)
+        burst.assert_all_complete()
+        self.assertError(self.svc.get("/test_fault/" + bad), 409, "job_failed")
+
+    def test_hanging_job_fails_after_attempts_others_complete(self):
+        bad = self._fault("hang")
+        burst = Burst(self, self.svc, 10)
+        st = self.svc.wait_status("test_fault", bad, timeout=90)
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["attempts"], 2)
+        burst.assert_all_complete()
+
+
+class Waiting(ServiceTestCase):
+    CONFIG = dict(FAST, max_wait_s=5)
+    ENV = {"IMG_TEST_OPS": "1"}
+
+    def test_wait_answers_at_completion(self):
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 1500})
+        self.assertEqual(st, 202)
+        t0 = time.monotonic()
+        st, _, job = self.svc.get_json("/test_fault/status/%s?wait=5" % body["id"])
+        elapsed = time.monotonic() - t0
+        self.assertEqual((st, job["status"]), (200, "complete"))
+        self.assertGreater(elapsed, 0.8, "answered before the job could have finished")
+        self.assertLess(elapsed, 4.5, "did not answer at completion")
+
+    def test_wait_times_out_with_current_status(self):
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 4000})
+        t0 = time.monotonic()
+        st, _, job = self.svc.get_json("/test_fault/status/%s?wait=1" % body["id"])
+        elapsed = time.monotonic() - t0
+        self.assertEqual(st, 200)
+        self.assertIn(job["status"], ("queued", "processing"))
+        self.assertGreater(elapsed, 0.9)
+        self.assertLess(elapsed, 3.0)
+        # the result route says "not yet" with Retry-After
+        code, headers, pending = self.svc.get("/test_fault/" + body["id"])
+        self.assertEqual(code, 202)
+        self.assertTrue(headers.get("Retry-After"))
+        self.assertIn(pending["status"], ("queued", "processing"))
+
+    def test_bad_wait_values(self):
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 0})
+        for bad in ("6", "-1", "abc", "1.5", ""):
+            self.assertError(self.svc.get("/test_fault/status/%s?wait=%s" % (body["id"], bad)),
+                             400, "invalid_parameter", "wait=%s" % bad)
+        self.assertError(self.svc.get("/test_fault/status/%s?bogus=1" % body["id"]), 400,
+                         "invalid_parameter")
+
+
+class History(ServiceTestCase):
+    CONFIG = FAST
+
+    def test_pagination_newest_first_stable_while_adding(self):
+        first = Burst(self, self.svc, 7)
+        first.assert_all_complete()
+        st, _, page1 = self.svc.get_json("/jobs?limit=3&operation=resize")
+        self.assertEqual(st, 200)
+        self.assertEqual([j["id"] for j in page1["jobs"]], first.ids[::-1][:3])
+        self.assertIsInstance(page1["next_cursor"], str)
+        # jobs added between pages do not shift the next pages
+        Burst(self, self.svc, 2)
+        seen = [j["id"] for j in page1["jobs"]]
+        cursor = page1["next_cursor"]
+        while cursor:
+            st, _, page = self.svc.get_json("/jobs?limit=3&operation=resize&cursor=" + cursor)
+            self.assertEqual(st, 200)
+            seen += [j["id"] for j in page["jobs"]]
+            cursor = page["next_cursor"]
+        self.assertEqual(seen, first.ids[::-1])
+        # filters
+        st, _, done = self.svc.get_json("/jobs?status=complete&limit=100")
+        self.assertTrue(all(j["status"] == "complete" for j in done["jobs"]))
+        self.assertTrue(set(first.ids) <= {j["id"] for j in done["jobs"]})
+        st, _, none = self.svc.get_json("/jobs?operation=dither")
+        self.assertEqual(none["jobs"], [])
+        self.assertIsNone(none["next_cursor"])
+
+    def test_bad_list_parameters(self):
+        for q in ("limit=0", "limit=101", "limit=x", "status=done", "operation=nope",
+                  "cursor=abc", "cursor=-5", "color=red"):
+            self.assertError(self.svc.get("/jobs?" + q), 400, "invalid_parameter", q)
+
+
+class Deletion(ServiceTestCase):
+    CONFIG = FAST
+
+    def test_delete_complete_job_and_files(self):
+        burst = Burst(self, self.svc, 1)
+        burst.assert_all_complete()
+        job_id = burst.ids[0]
+        folder = os.path.join(self.svc.data_dir, "jobs", job_id)
+        self.assertTrue(os.path.isdir(folder))
+        st, _, body = self.svc.delete("/jobs/" + job_id)
+        self.assertEqual(st, 204)
+        self.assertFalse(os.path.exists(folder), "files left behind")
+        for path in ("/jobs/", "/resize/status/", "/resize/"):
+            self.assertError(self.svc.get(path + job_id), 404, "not_found", path)
+        self.assertError(self.svc.delete("/jobs/" + job_id), 404, "not_found")
+        self.assertError(self.svc.delete("/jobs/not-an-id"), 404, "not_found")
+
+    def test_delete_queued_job_is_never_run(self):
+        self.svc.kill_engine(0, signal.SIGTERM)
+        time.sleep(1.0)
+        burst = Burst(self, self.svc, 3)
+        st, _, _ = self.svc.delete("/jobs/" + burst.ids[1])
+        self.assertEqual(st, 204)
+        self.svc.start_engine()
+        for kept in (burst.ids[0], burst.ids[2]):
+            self.assertEqual(self.svc.wait_status("resize", kept)["status"], "complete")
+        self.assertError(self.svc.get("/jobs/" + burst.ids[1]), 404, "not_found")
+        self.assertFalse(os.path.exists(os.path.join(self.svc.data_dir, "jobs", burst.ids[1])))
+
+
+class Retention(ServiceTestCase):
+    CONFIG = dict(FAST, retention_s=1)
+
+    def test_finished_jobs_are_removed_after_retention(self):
+        burst = Burst(self, self.svc, 2)
+        burst.assert_all_complete()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all(self.svc.get("/jobs/" + i)[0] == 404 for i in burst.ids):
+                break
+            time.sleep(0.2)
+        for job_id in burst.ids:
+            self.assertError(self.svc.get("/jobs/" + job_id), 404, "not_found")
+            self.assertFalse(os.path.exists(os.path.join(self.svc.data_dir, "jobs", job_id)))
+
+
+class GracefulShutdown(ServiceTestCase):
+    CONFIG = dict(FAST, shutdown_grace_s=10)
+    ENV = {"IMG_TEST_OPS": "1"}
+
+    def test_sigterm_engine_finishes_running_job_and_exits_0(self):
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 1500})
+        self.assertEqual(st, 202)
+        deadline = time.monotonic() + 10
+        while self.svc.get_json("/jobs/" + body["id"])[2]["status"] != "processing":
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        engine = self.svc.engines[0]
+        engine.send_signal(signal.SIGTERM)
+        self.assertEqual(engine.wait(timeout=15), 0)
+        st = self.svc.wait_status("test_fault", body["id"], timeout=5)
+        self.assertEqual(st["status"], "complete")
+        self.assertEqual(st["attempts"], 1, "the job was run again instead of finished")
+
+    def test_sigterm_engine_hands_back_what_it_cannot_finish(self):
+        self.svc.start_engine()
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 30000})
+        self.assertEqual(st, 202)
+        deadline = time.monotonic() + 10
+        while self.svc.get_json("/jobs/" + body["id"])[2]["status"] != "processing":
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        for p in self.svc.engines:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.svc.engines:
+            self.assertEqual(p.wait(timeout=30), 0)
+        self.assertLess(time.monotonic() - t0, 10 + 5, "did not respect shutdown_grace_s")
+        # handed back: queued again, for the next engine
+        self.assertEqual(self.svc.get_json("/jobs/" + body["id"])[2]["status"], "queued")
+
+    def test_sigterm_rest_exits_0(self):
+        rest = self.svc.rest
+        rest.send_signal(signal.SIGTERM)
+        self.assertEqual(rest.wait(timeout=15), 0)
+        self.svc.start_rest()
+
+
+if __name__ == "__main__":
+    unittest.main()
