@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Installs the docs page's and the tests' npm packages (Swagger UI, the
 # OpenAPI linter, the browser driver) from docs/package-lock.json, once.
 set -eu
@@ -11,4 +11,5 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "npm is missing: the docs page will have no Swagger UI (scripts/install-deps.sh test installs it)" >&2
   exit 0
 fi
-npm ci --no-audit --no-fund --loglevel=error >/dev/null
+# --ignore-scripts: no install scripts run (one would report the install over the network)
+SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null

@@ -43,6 +43,8 @@ struct multipart {
     char name[MULTIPART_MAX_LINE + 1];
     char filename[MULTIPART_MAX_LINE + 1];
     char type[MULTIPART_MAX_LINE + 1];
+    char scratch[MULTIPART_MAX_LINE + 1]; /* a parameter value (on the heap: */
+                                          /* civetweb threads have small stacks) */
 };
 
 /* ---- small lexical helpers ---- */
@@ -323,12 +325,13 @@ static int s_after_delim(multipart_t *mp, char c)
 
 static int s_disposition(multipart_t *mp, const char *value)
 {
-    char pname[64], scratch[MULTIPART_MAX_LINE + 1];
+    char pname[64];
+    char *scratch = mp->scratch;
     const char *p = s_type_is(value, "form-data");
     if (!p)
         return s_fail(mp, "a part's Content-Disposition is not form-data");
     int rc;
-    while ((rc = s_param_next(&p, pname, sizeof pname, scratch, sizeof scratch)) == 1) {
+    while ((rc = s_param_next(&p, pname, sizeof pname, scratch, sizeof mp->scratch)) == 1) {
         char *dest = NULL;
         if (strcasecmp(pname, "name") == 0)
             dest = mp->name;
