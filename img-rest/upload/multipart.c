@@ -43,8 +43,9 @@ struct multipart {
     char name[MULTIPART_MAX_LINE + 1];
     char filename[MULTIPART_MAX_LINE + 1];
     char type[MULTIPART_MAX_LINE + 1];
-    char scratch[MULTIPART_MAX_LINE + 1]; /* a parameter value (on the heap: */
-                                          /* civetweb threads have small stacks) */
+    /* a Content-Disposition parameter's value; kept here rather than on the
+     * stack, civetweb threads having small stacks */
+    char scratch[MULTIPART_MAX_LINE + 1];
 };
 
 /* ---- small lexical helpers ---- */
@@ -182,7 +183,7 @@ int multipart_boundary(const char *content_type, char *out, size_t size)
         strcpy(out, value);
         return 0;
     }
-    img_error_set(IMG_E_BAD_REQUEST, rc == 1 ? "the multipart boundary is invalid"
+    img_error_set(IMG_E_BAD_REQUEST, rc == 1   ? "the multipart boundary is invalid"
                                      : rc == 0 ? "the Content-Type has no multipart boundary"
                                                : "the Content-Type header is malformed");
     return -1;

@@ -83,8 +83,8 @@ static int s_piece(const char *s, size_t n, json_t *params, const json_t *into)
     if (value_len == -1)
         return -1;
     if (value_len == -2) {
-        img_error_set(IMG_E_INVALID_PARAMETER, "the value of parameter '%s' is longer than %d bytes",
-                      name, QUERY_MAX_VALUE);
+        img_error_set(IMG_E_INVALID_PARAMETER,
+                      "the value of parameter '%s' is longer than %d bytes", name, QUERY_MAX_VALUE);
         return -1;
     }
     if (json_object_get(params, name) || json_object_get(into, name)) {

@@ -136,8 +136,7 @@ static int s_on_data(void *arg, const char *data, size_t len)
 static int s_field_end(receiver_t *r)
 {
     r->in_field = false;
-    json_t *v = memchr(r->value, '\0', r->value_len) ? NULL
-                                                      : json_stringn(r->value, r->value_len);
+    json_t *v = memchr(r->value, '\0', r->value_len) ? NULL : json_stringn(r->value, r->value_len);
     if (!v) {
         img_error_set(IMG_E_INVALID_PARAMETER, "the value of parameter '%s' is not UTF-8 text",
                       r->field);
@@ -198,14 +197,12 @@ static int s_check_inputs(const op_def_t *op, const upload_t *out)
 
 static int s_too_large(long long max_bytes)
 {
-    img_error_set(IMG_E_PAYLOAD_TOO_LARGE, "the request body is larger than %lld bytes",
-                  max_bytes);
+    img_error_set(IMG_E_PAYLOAD_TOO_LARGE, "the request body is larger than %lld bytes", max_bytes);
     return -1;
 }
 
 /* Reads the body into mp, bounded by max_bytes. */
-static int s_pump(struct mg_connection *conn, multipart_t *mp, long long max_bytes,
-                  upload_t *out)
+static int s_pump(struct mg_connection *conn, multipart_t *mp, long long max_bytes, upload_t *out)
 {
     char *buf = malloc(UPLOAD_READ_SIZE);
     if (!buf) {

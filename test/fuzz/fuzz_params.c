@@ -46,9 +46,8 @@ static void s_validate_all(const json_t *raw)
         }
         const char *key;
         json_t *value;
-        json_object_foreach(params, key, value)
-            if (!json_is_integer(value) && !json_is_string(value))
-                __builtin_trap();
+        json_object_foreach(params, key, value) if (!json_is_integer(value) &&
+                                                    !json_is_string(value)) __builtin_trap();
         json_decref(params);
     }
 }

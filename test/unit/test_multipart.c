@@ -107,8 +107,7 @@ static void s_check_all_chunkings(const char *body, size_t len, int want_rc, con
     }
 }
 
-#define CHECK_OK(body, log) \
-    s_check_all_chunkings(body, sizeof(body) - 1, 0, log, sizeof(log) - 1)
+#define CHECK_OK(body, log) s_check_all_chunkings(body, sizeof(body) - 1, 0, log, sizeof(log) - 1)
 #define CHECK_BAD(body) s_check_all_chunkings(body, sizeof(body) - 1, -1, NULL, 0)
 
 static void test_two_parts_with_preamble_and_epilogue(void **state)
@@ -217,11 +216,13 @@ static void test_malformed(void **state)
     CHECK_BAD("--" B "\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--" B "--");
     CHECK_BAD("--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--" B "\r\n");
     /* the boundary itself inside a part's data */
-    CHECK_BAD("--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--" B "x\r\n--" B "--");
+    CHECK_BAD("--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--" B "x\r\n--" B
+              "--");
     /* a NUL in a header line */
-    s_check_all_chunkings("--" B "\r\nContent-Disposition: form-data; name=a\0b\r\n\r\nx\r\n--" B "--",
-                          sizeof("--" B "\r\nContent-Disposition: form-data; name=a\0b\r\n\r\nx\r\n--" B "--") - 1,
-                          -1, NULL, 0);
+    s_check_all_chunkings(
+        "--" B "\r\nContent-Disposition: form-data; name=a\0b\r\n\r\nx\r\n--" B "--",
+        sizeof("--" B "\r\nContent-Disposition: form-data; name=a\0b\r\n\r\nx\r\n--" B "--") - 1,
+        -1, NULL, 0);
 }
 
 /* A body with n parts, each with extra_headers more header lines and a
@@ -327,8 +328,9 @@ static void test_boundary_header(void **state)
     (void)state;
     s_boundary_ok("multipart/form-data; boundary=abc", "abc");
     s_boundary_ok("Multipart/Form-Data;BOUNDARY=\"a b:c\"", "a b:c");
-    s_boundary_ok("  multipart/form-data ; charset=utf-8; boundary = ----WebKitFormBoundary7MA4YWxk ",
-                  "----WebKitFormBoundary7MA4YWxk");
+    s_boundary_ok(
+        "  multipart/form-data ; charset=utf-8; boundary = ----WebKitFormBoundary7MA4YWxk ",
+        "----WebKitFormBoundary7MA4YWxk");
     s_boundary_ok("multipart/form-data; boundary=\"(a'b)+_,-./:=?\"; a=b", "(a'b)+_,-./:=?");
     char seventy[80];
     memset(seventy, 'z', 70);
@@ -339,7 +341,8 @@ static void test_boundary_header(void **state)
     snprintf(ct, sizeof ct, "multipart/form-data; boundary=%sz", seventy);
     s_boundary_bad(ct, IMG_E_BAD_REQUEST);
     char small[8];
-    assert_int_equal(multipart_boundary("multipart/form-data; boundary=12345678", small, sizeof small), -1);
+    assert_int_equal(
+        multipart_boundary("multipart/form-data; boundary=12345678", small, sizeof small), -1);
 
     s_boundary_bad(NULL, IMG_E_UNSUPPORTED_MEDIA_TYPE);
     s_boundary_bad("", IMG_E_UNSUPPORTED_MEDIA_TYPE);

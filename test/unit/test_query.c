@@ -34,9 +34,8 @@ static void test_decoding(void **state)
 {
     (void)state;
     json_t *o = json_object();
-    assert_int_equal(query_parse("width=640&fit=cover&a+b=c+d&%41%2f=%e2%82%ac%2B&flag&e=&&x=1=2",
-                                 o),
-                     0);
+    assert_int_equal(
+        query_parse("width=640&fit=cover&a+b=c+d&%41%2f=%e2%82%ac%2B&flag&e=&&x=1=2", o), 0);
     assert_int_equal(json_object_size(o), 7);
     s_expect(o, "width", "640");
     s_expect(o, "fit", "cover");

@@ -81,8 +81,8 @@ static int s_setup(void **state)
 {
     (void)state;
     mg_init_library(0);
-    const char *options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "2",
-                             "request_timeout_ms", "5000", NULL};
+    const char *options[] = {"listening_ports",    "127.0.0.1:0", "num_threads", "2",
+                             "request_timeout_ms", "5000",        NULL};
     s_ctx = mg_start(NULL, NULL, options);
     if (!s_ctx)
         return -1;
@@ -470,7 +470,8 @@ static void test_body_ends_early(void **state)
     s_remove_dir(state);
     s_fresh_dir(state);
     req_t lying = {.content_type = "multipart/form-data; boundary=" BND,
-                   .content_length = (long long)b.len + 100, .half_close = true};
+                   .content_length = (long long)b.len + 100,
+                   .half_close = true};
     s_expect_error(s_send(&lying, b.p, b.len), IMG_E_BAD_REQUEST, NULL);
     free(b.p);
 }
@@ -543,20 +544,13 @@ static void test_existing_file_not_overwritten(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_normal_upload),
-        T(test_chunked_upload),
-        T(test_oversized_by_length),
-        T(test_oversized_chunked),
-        T(test_missing_file),
-        T(test_missing_second_file),
-        T(test_empty_file),
-        T(test_no_body),
-        T(test_wrong_content_type),
-        T(test_malformed_multipart),
-        T(test_body_ends_early),
-        T(test_input_twice),
-        T(test_field_errors),
-        T(test_existing_file_not_overwritten),
+        T(test_normal_upload),       T(test_chunked_upload),
+        T(test_oversized_by_length), T(test_oversized_chunked),
+        T(test_missing_file),        T(test_missing_second_file),
+        T(test_empty_file),          T(test_no_body),
+        T(test_wrong_content_type),  T(test_malformed_multipart),
+        T(test_body_ends_early),     T(test_input_twice),
+        T(test_field_errors),        T(test_existing_file_not_overwritten),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
