@@ -1,8 +1,9 @@
 /* op_diff — where two images of the same size differ.
  *
  * Pipeline (all libvips except one pass in C over the region labels):
- *  1. Both inputs are loaded (first page), turned upright by their EXIF
- *     orientation (vips_autorot), converted to 8-bit sRGB and flattened on
+ *  1. Both inputs are decoded into memory (first page; watched, so the time
+ *     limit stops the decoding; a corrupt or truncated file fails), turned
+ *     upright by their EXIF orientation (vips_autorot), converted to 8-bit sRGB and flattened on
  *     white when they have alpha.
  *  2. Each is converted to greyscale (vips_colourspace B_W) and blurred with
  *     a Gaussian of sigma OP_DIFF_BLUR_SIGMA (1.5 px), so that sensor noise,
@@ -99,11 +100,12 @@ static int s_load_rgb(VipsObject *parent, const char *path, VipsImage **out)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(parent, 4);
     VipsArrayDouble *white = NULL;
-    if (!(t[0] = vips_image_new_from_file(path, NULL)))
-        return s_vips_failed("load");
-    if (vips_autorot(t[0], &t[1], NULL))
-        return s_vips_failed("autorot");
-    if (vips_colourspace(t[1], &t[2], VIPS_INTERPRETATION_sRGB, NULL))
+    /* image2 is read twice (mask, outline): decoded once into memory. */
+    if (!(t[0] = op_util_open(path)))
+        return -1;
+    if (op_util_to_memory(&t[0]) || op_util_upright(&t[0]))
+        return -1;
+    if (vips_colourspace(t[0], &t[2], VIPS_INTERPRETATION_sRGB, NULL))
         return s_vips_failed("colourspace");
     if (vips_cast_uchar(t[2], &t[3], NULL))
         return s_vips_failed("cast");

@@ -1,6 +1,6 @@
 /* op_dither — Floyd-Steinberg error diffusion to `levels` values per channel.
  *
- * The input (first page) is turned upright (EXIF orientation) and converted
+ * The input (first page; a corrupt or truncated file fails) is turned upright (EXIF orientation) and converted
  * to 8-bit sRGB, or 8-bit greyscale when it has one colour band. Alpha is
  * kept untouched; only the colour bands are dithered.
  *
@@ -59,13 +59,13 @@ static int s_vips_failed(const char *what)
 static int s_load_8bit(VipsObject *parent, const char *path, VipsImage **out)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(parent, 4);
-    if (!(t[0] = vips_image_new_from_file(path, NULL)))
-        return s_vips_failed("load");
-    if (vips_autorot(t[0], &t[1], NULL))
-        return s_vips_failed("autorot");
-    int colour = t[1]->Bands - (vips_image_hasalpha(t[1]) ? 1 : 0);
+    if (!(t[0] = op_util_open(path)))
+        return -1;
+    if (op_util_upright(&t[0]))
+        return -1;
+    int colour = t[0]->Bands - (vips_image_hasalpha(t[0]) ? 1 : 0);
     VipsInterpretation target = colour < 3 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
-    if (vips_colourspace(t[1], &t[2], target, NULL))
+    if (vips_colourspace(t[0], &t[2], target, NULL))
         return s_vips_failed("colourspace");
     if (vips_cast_uchar(t[2], &t[3], NULL))
         return s_vips_failed("cast");

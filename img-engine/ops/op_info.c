@@ -6,7 +6,8 @@
  * orientation is applied; oriented_width/oriented_height are the displayed
  * size (swapped for orientations 5..8). mean holds the mean of each band of
  * the first page, in the image's own sample values (0..255 for 8-bit,
- * 0..65535 for 16-bit), computed in one sequential pass with vips_stats.
+ * 0..65535 for 16-bit), computed in one sequential pass with vips_stats (a corrupt or truncated
+ * input fails).
  */
 #include "img_error.h"
 #include "op.h"
@@ -17,14 +18,11 @@ static const op_param_t s_params[] = {{.name = NULL}};
 /* The per-band means, from one decode of the first page. */
 static json_t *s_means(const char *path)
 {
-    VipsImage *in = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *in = op_util_open(path);
     VipsImage *stats = NULL;
     json_t *means = NULL;
-    if (!in) {
-        op_util_vips_fail(IMG_E_PROCESSING_FAILED, "reading the image failed");
+    if (!in)
         return NULL;
-    }
-    op_util_watch(in);
     if (vips_stats(in, &stats, NULL) != 0) {
         op_util_vips_fail(IMG_E_PROCESSING_FAILED, "computing the statistics failed");
         goto done;

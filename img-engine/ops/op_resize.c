@@ -1,7 +1,8 @@
 /* op_resize — resize an image into a box of width x height.
  *
- * All sizes are in the image's displayed orientation: vips_thumbnail
- * applies the EXIF orientation and shrinks on load where the format allows.
+ * All sizes are in the image's displayed orientation: op_util_thumbnail
+ * (vips_thumbnail, interruptible) applies the EXIF orientation and shrinks on
+ * load where the format allows; a corrupt or truncated input fails.
  * Enlarging is allowed. With iw x ih the oriented input size and W x H the box:
  *   inside  (default) the largest size within the box keeping the aspect
  *           ratio: one side equals the box, the other is at most the box;
@@ -142,9 +143,9 @@ static int s_run(op_job_t *job)
     s_plan_t plan;
     if (s_plan_job(job->params, &job->input_info[0], job->cfg, &plan) != 0)
         return -1;
-    if (vips_thumbnail(job->inputs[0], &job->out, plan.width, "height", plan.height, "size",
-                       plan.size, "crop", plan.crop, NULL) != 0)
-        return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "resizing failed");
+    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, plan.width, plan.height,
+                          plan.size, plan.crop, &job->out) != 0)
+        return -1;
     if (plan.crop != VIPS_INTERESTING_NONE &&
         op_util_exact_size(&job->out, plan.out_w, plan.out_h) != 0)
         return -1;

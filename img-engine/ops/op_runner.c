@@ -18,10 +18,10 @@
  * (quality unused).
  *
  * The time limit covers everything after the clock starts: the probe, the
- * operation and the save. Saving is watched (op_util_watch): the evaluation
- * is killed at the deadline. Work an operation does eagerly inside op->run
- * without watching it (vips_thumbnail's in-memory copy before a rotation
- * or crop) cannot be interrupted; the deadline is checked when it returns.
+ * operation and the save. Inputs are opened watched (op_util_open,
+ * op_util_thumbnail) and saving is watched: the evaluation is killed at
+ * the deadline, at the latest when the sink finishes its current strip of
+ * the output. The deadline is also checked after op->run and after the save.
  */
 #include "op_runner.h"
 
@@ -279,7 +279,7 @@ static int s_write_atomic(VipsImage *image, const img_format_t *fmt, int quality
         return -1;
     op_util_watch(image);
     if (s_save(image, fmt, quality, tmp) != 0) {
-        op_util_vips_fail(IMG_E_PROCESSING_FAILED, "saving the result failed");
+        op_util_vips_fail(IMG_E_PROCESSING_FAILED, "processing the image failed");
         goto fail;
     }
     if (op_util_deadline_passed()) {

@@ -36,9 +36,8 @@ static int s_run(op_job_t *job)
     while (strcmp(mode, "hang") == 0)
         sleep(1);
     usleep((useconds_t)op_param_int(job->params, "ms", 1000) * 1000);
-    job->out = vips_image_new_from_file(job->inputs[0], "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-    if (!job->out)
-        return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "reading the image failed");
+    if (!(job->out = op_util_open(job->inputs[0])))
+        return -1;
     job->out_format = "png";
     return 0;
 }

@@ -7,7 +7,8 @@
  * "interesting" region by libvips' attention heuristic, or the region of
  * highest entropy). With crop none the image is fitted inside the box
  * instead, so one side may be shorter. EXIF orientation is applied. A
- * multi-page input gives its first page.
+ * multi-page input gives its first page. The work is op_util_thumbnail's
+ * (interruptible; corrupt or truncated inputs fail).
  */
 #include "img_error.h"
 #include "op.h"
@@ -96,8 +97,9 @@ static int s_run(op_job_t *job)
     if (s_box(job->params, job->cfg, &w, &h) != 0)
         return -1;
     VipsInteresting crop = s_interesting(op_param_str(job->params, "crop", "centre"));
-    if (vips_thumbnail(job->inputs[0], &job->out, w, "height", h, "crop", crop, NULL) != 0)
-        return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "making the thumbnail failed");
+    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, w, h, VIPS_SIZE_BOTH,
+                          crop, &job->out) != 0)
+        return -1;
     if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, w, h) != 0)
         return -1;
     op_util_set_output(job);

@@ -1,13 +1,34 @@
 /* op_util — what the operations and op_runner share about libvips.
  *
  * The time limit of a job: op_runner starts a job on the calling thread with
- * op_util_job_begin() and ends it with op_util_job_end(). An operation that
- * computes pixels itself (vips_avg, vips_stats, a sink ...) calls
- * op_util_watch() on the image it evaluates, so the evaluation is killed
- * once the deadline has passed. Failures are reported with op_util_vips_fail(),
+ * op_util_job_begin() and ends it with op_util_job_end(). Images given to
+ * op_util_watch() are killed (vips_image_set_kill) by a killer thread once
+ * the deadline has passed; libvips checks the flag whenever a region of a
+ * killed image is computed, so every pipeline reading a watched image fails
+ * within one strip. Inputs are opened watched (op_util_open,
+ * op_util_thumbnail), which makes all the work on them interruptible, even
+ * the copies to memory libvips makes inside one call. Failures are reported with op_util_vips_fail(),
  * which copies the libvips error text right away (the libvips buffer is
  * process-wide), cuts the job folder out of it and turns any failure past
  * the deadline into IMG_E_TIMEOUT.
+ *
+ * Decoding client files: every libvips read of an input goes through
+ * op_util_open() or op_util_thumbnail(), which pass fail_on=ERROR as an
+ * option (never in the file name; the thumbnail buffer/source variants
+ * ignore it, libvips issue 5195), so a truncated or corrupt file fails with
+ * the decoder's message instead of giving a grey or garbled result. ERROR,
+ * not TRUNCATED: on the gdk-pixbuf corrupt set and on cut JPEG/PNG/GIF files
+ * both fail the same files, and ERROR also covers corrupt data that is not
+ * a truncation; WARNING is not used as it refuses photos with harmless
+ * decoder warnings.
+ *
+ * Why not vips_thumbnail(filename): its loader image is out of reach, so
+ * nothing upstream of its in-memory copies (before a rotation or a crop)
+ * could be killed; and libvips only reports progress ("eval") once per strip
+ * of the sink's output, which for a small thumbnail of a big input comes
+ * after most of the decoding. op_util_thumbnail opens the file itself (with
+ * the same shrink-on-load as vips_thumbnail for JPEG and WebP) and calls
+ * vips_thumbnail_image.
  */
 #ifndef IMG_OP_UTIL_H
 #define IMG_OP_UTIL_H
@@ -29,9 +50,34 @@ bool op_util_deadline_passed(void);
 /* Sets IMG_E_TIMEOUT "the job took longer than N s"; returns -1. */
 int op_util_timeout(void);
 
-/* Makes image report progress and kills its evaluation past the deadline of
- * the calling thread's job (no-op without a deadline). */
+/* Kills image's evaluation past the deadline of the calling thread's job
+ * (keeps a reference until op_util_job_end; no-op without a deadline). */
 void op_util_watch(VipsImage *image);
+
+/* Opens an input for one sequential pass, with fail_on=ERROR, watched. NULL
+ * with img_error (IMG_E_PROCESSING_FAILED) when it cannot be read. Caller
+ * owns the image. */
+VipsImage *op_util_open(const char *path);
+
+/* Replaces *image by a copy of its pixels in memory, computed under the
+ * time limit (the source is watched first). 0 or -1 with img_error. */
+int op_util_to_memory(VipsImage **image);
+
+/* Replaces *image by its upright version (EXIF orientation applied and
+ * removed); rotating needs random access, so a sequential image is copied
+ * to memory first with op_util_to_memory(). No-op for orientation 1. */
+int op_util_upright(VipsImage **image);
+
+/* vips_thumbnail(path, width, height, size, crop) with the EXIF orientation
+ * applied, but interruptible (see above): the box is in the displayed
+ * orientation of info's input; with a crop the image is scaled to cover the
+ * box and cut to it (at most width x height: a smaller side stays). *out is
+ * a new image (caller owns). 0 or -1 with img_error; IMG_E_IMAGE_TOO_LARGE
+ * when an attention/entropy crop would need more than max_pixels pixels in
+ * memory. */
+int op_util_thumbnail(const char *path, const image_info_t *info, const img_config_t *cfg,
+                      int width, int height, VipsSize size, VipsInteresting crop,
+                      VipsImage **out);
 
 /* After a failed libvips call: sets "<what>: <libvips message>" with code
  * (IMG_E_TIMEOUT instead when past the deadline), clears the libvips

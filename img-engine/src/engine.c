@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include "crash_report.h"
 #include "curve.h"
 #include "img_error.h"
 #include "job_id.h"
@@ -169,6 +170,7 @@ static void s_on_job(engine_t *self, const char *text, size_t len, const msg_t *
         return;
     }
     slot->busy = true;
+    crash_report_slot((int)(slot - self->slots), m->id, m->attempt);
     memcpy(slot->id, m->id, sizeof slot->id);
     slot->attempt = m->attempt;
     slot->deadline_ms = s_now() + m->timeout_ms;
@@ -215,6 +217,7 @@ static void s_on_worker(engine_t *self, slot_t *slot)
     log_info("engine: job %s attempt %d finished", slot->id, slot->attempt);
     zstr_free(&done);
     slot->busy = false;
+    crash_report_slot((int)(slot - self->slots), NULL, 0);
     s_send_ready(self, 1);
 }
 
@@ -241,19 +244,28 @@ static void s_release_running(engine_t *self)
         }
 }
 
+static bool s_stuck(const engine_t *self, const slot_t *s, int64_t now)
+{
+    return s->busy && now > s->deadline_ms + self->cfg->lease_ms;
+}
+
+/* A job past its time limit plus a lease was given back to the queue (its
+ * lease lapsed) and its thread is stuck: only a restart by the supervisor
+ * frees it. The other running jobs are handed back uncharged first. */
 static int s_watchdog(engine_t *self, int64_t now)
 {
-    for (int i = 0; i < self->n_slots; i++) {
-        slot_t *s = &self->slots[i];
-        /* past its time limit plus a lease, the job was given back to the queue
-         * and its thread is stuck: only a restart (by the supervisor) frees it */
-        if (s->busy && now > s->deadline_ms + self->cfg->lease_ms) {
-            img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit; restarting",
-                          s->id);
-            return -1;
-        }
-    }
-    return 0;
+    int stuck = -1;
+    for (int i = 0; i < self->n_slots && stuck < 0; i++)
+        if (s_stuck(self, &self->slots[i], now))
+            stuck = i;
+    if (stuck < 0)
+        return 0;
+    for (int i = 0; i < self->n_slots; i++)
+        if (self->slots[i].busy && !s_stuck(self, &self->slots[i], now))
+            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].attempt);
+    img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit; restarting",
+                  self->slots[stuck].id);
+    return -1;
 }
 
 int engine_run(engine_t *self)
@@ -264,6 +276,12 @@ int engine_run(engine_t *self)
         return -1;
     log_info("engine: %s with %d thread(s) connected to %s", self->name, self->n_slots,
              self->cfg->broker_connect);
+    const crash_job_t *innocent;
+    for (int i = 0, n = crash_report_innocents(&innocent); i < n; i++) {
+        log_info("engine: handing back job %s, which ran beside a job that crashed the engine",
+                 innocent[i].id);
+        s_send_id(self, MSG_RELEASE, innocent[i].id, innocent[i].attempt);
+    }
     for (;;) {
         if (self->stopping && !self->draining)
             s_begin_drain(self);

@@ -1,5 +1,6 @@
 #include "supervisor.h"
 
+#include "crash_report.h"
 #include "log.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_CONFIG 2 /* the child's "do not restart me" code */
@@ -33,6 +35,7 @@ static pid_t s_spawn(int (*child_main)(void *), void *arg)
         _exit(1);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    crash_report_install();
     _exit(child_main(arg));
 }
 
@@ -44,6 +47,8 @@ int supervisor_run(int (*child_main)(void *arg), void *arg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     unsigned pause_ms = 200;
+    if (crash_report_open() < 0)
+        log_warn("supervisor: no crash report pipe; crashes charge every running job");
     for (;;) {
         s_child = s_spawn(child_main, arg);
         if (s_child < 0) {
@@ -51,17 +56,22 @@ int supervisor_run(int (*child_main)(void *arg), void *arg)
             return 1;
         }
         int status;
+        time_t started = time(NULL);
         while (waitpid(s_child, &status, 0) < 0 && errno == EINTR)
             ;
+        if (time(NULL) - started >= 10)
+            pause_ms = 200; /* it ran well for a while: restart quickly again */
         s_child = 0;
         if (s_stop_signal || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
                                                     WEXITSTATUS(status) == EXIT_CONFIG)))
             return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+        int innocent = crash_report_collect();
         if (WIFSIGNALED(status))
-            log_error("supervisor: engine died of signal %d; restarting", WTERMSIG(status));
+            log_error("supervisor: engine died of signal %d; restarting (it will hand back %d "
+                      "job(s) that ran beside the one that crashed)", WTERMSIG(status), innocent);
         else
             log_error("supervisor: engine exited with %d; restarting", WEXITSTATUS(status));
         usleep(pause_ms * 1000);
-        pause_ms = pause_ms < 5000 ? pause_ms * 2 : 5000;
+        pause_ms = pause_ms < 2000 ? pause_ms * 2 : 2000;
     }
 }

@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include "crash_report.h"
 #include "img_error.h"
 #include "job_files.h"
 #include "log.h"
@@ -68,7 +69,9 @@ char *worker_run_job(const img_config_t *cfg, const char *job_text)
         return NULL;
     }
     img_error_clear();
+    crash_report_current(job.id, job.attempt);
     char *done = s_run(cfg, &job);
+    crash_report_current(NULL, 0);
     msg_clear(&job);
     return done;
 }

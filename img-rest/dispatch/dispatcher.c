@@ -83,17 +83,17 @@ static void s_dispatch(dispatcher_t *self, int64_t now)
         snprintf(m.id, sizeof m.id, "%s", job.id);
         snprintf(m.operation, sizeof m.operation, "%s", job.operation);
         m.params = json_incref(job.params);
-        m.attempt = job.attempts;
+        m.attempt = job.dispatches; /* the message's attempt is the dispatch number */
         m.timeout_ms = cfg->job_timeout_s * 1000;
         w->credit--;
         if (s_send(self, w->name, &m) == 0) {
             atomic_fetch_add(&self->dispatched, 1);
-            log_debug("dispatcher: job %s (%s) attempt %d to %s", job.id, job.operation,
-                      job.attempts, w->name);
+            log_debug("dispatcher: job %s (%s) dispatch %d (attempt %d) to %s", job.id,
+                      job.operation, job.dispatches, job.attempts, w->name);
         } else {
             /* not delivered: hand it straight back, and stop trusting this worker's credit */
             w->credit = 0;
-            job_store_requeue(self->deps.store, job.id, job.attempts);
+            job_store_requeue(self->deps.store, job.id, job.dispatches);
         }
         msg_clear(&m);
         job_clear(&job);
@@ -158,7 +158,9 @@ static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, i
         w->credit = 0;
         break;
     case MSG_STARTED:
-        log_debug("dispatcher: job %s attempt %d started on %s", m->id, m->attempt, identity);
+        if (job_store_mark_started(self->deps.store, m->id, m->attempt) < 0)
+            log_error("dispatcher: %s", img_error_message());
+        log_debug("dispatcher: job %s dispatch %d started on %s", m->id, m->attempt, identity);
         break;
     case MSG_DONE:
         s_on_done(self, m, now);

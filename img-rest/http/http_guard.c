@@ -13,9 +13,13 @@
 #define KEY_MAX 128
 #define BUCKETS 4096 /* distinct clients tracked; the least recently seen is reused */
 
+/* Tokens are counted in credits, 1/60000 of a token, so that the refill
+ * (per_min credits a millisecond) is exact integer arithmetic. */
+#define CREDITS_PER_TOKEN 60000LL
+
 typedef struct {
     char who[KEY_MAX];
-    double tokens;
+    long long credits;
     long long updated_ms;
 } bucket_t;
 
@@ -107,27 +111,34 @@ static int s_take_token(http_guard_t *self, const char *who, long long now_ms, i
     bucket_t *b = NULL, *oldest = &self->buckets[0];
     for (int i = 0; i < BUCKETS && !b; i++) {
         bucket_t *c = &self->buckets[i];
-        if (c->who[0] && strcmp(c->who, who) == 0)
+        if (c->who[0] && strncmp(c->who, who, sizeof c->who - 1) == 0)
             b = c;
         else if (c->updated_ms < oldest->updated_ms)
             oldest = c;
     }
+    long long full = self->per_min * CREDITS_PER_TOKEN;
     if (!b) {
         b = oldest;
         snprintf(b->who, sizeof b->who, "%s", who);
-        b->tokens = self->per_min;
+        b->credits = full;
         b->updated_ms = now_ms;
     }
-    double rate_per_ms = self->per_min / 60000.0;
-    b->tokens += (double)(now_ms - b->updated_ms) * rate_per_ms;
-    if (b->tokens > self->per_min)
-        b->tokens = self->per_min;
-    b->updated_ms = now_ms;
+    if (now_ms > b->updated_ms) { /* a clock going back adds nothing */
+        long long elapsed = now_ms - b->updated_ms;
+        b->credits = elapsed >= CREDITS_PER_TOKEN ? full : b->credits + elapsed * self->per_min;
+        if (b->credits > full)
+            b->credits = full;
+        b->updated_ms = now_ms;
+    }
     int rc = 0;
-    if (b->tokens >= 1.0) {
-        b->tokens -= 1.0;
+    if (b->credits >= CREDITS_PER_TOKEN) {
+        b->credits -= CREDITS_PER_TOKEN;
     } else {
-        *retry_after = (int)((1.0 - b->tokens) / rate_per_ms / 1000.0) + 1;
+        /* Milliseconds until one token, rounded up to whole seconds. */
+        long long wait_ms = (CREDITS_PER_TOKEN - b->credits + self->per_min - 1) / self->per_min;
+        *retry_after = (int)((wait_ms + 999) / 1000);
+        if (*retry_after < 1)
+            *retry_after = 1;
         rc = -1;
     }
     pthread_mutex_unlock(&self->lock);

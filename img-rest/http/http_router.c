@@ -57,11 +57,21 @@ static int s_by_method(const http_req_t *r, const char *method, const char *allo
     return http_reply_method_not_allowed(r->conn, allow);
 }
 
+/* civetweb decodes the path, so an encoded NUL would cut it short: refuse it. */
+static bool s_has_encoded_nul(const char *raw)
+{
+    for (const char *p = raw; p && (p = strchr(p, '%')) != NULL; p++)
+        if (p[1] == '0' && p[2] == '0')
+            return true;
+    return false;
+}
+
 static int s_route(http_req_t *r, const char *method, const char *path)
 {
     char buf[512];
     const char *seg[MAX_SEGMENTS] = {0};
-    int n = s_split(path, buf, seg);
+    const char *raw = mg_get_request_info(r->conn)->request_uri;
+    int n = s_has_encoded_nul(raw) ? -1 : s_split(path, buf, seg);
     if (n == 0)
         return s_by_method(r, method, "GET", h_docs_page, NULL, NULL);
     if (n < 0)

@@ -20,7 +20,8 @@ typedef struct {
     json_t *result; /* complete only (owned) */
     char error_code[32];
     char error_message[512];
-    int attempts;            /* dispatches so far */
+    int attempts;            /* tries charged against max_attempts */
+    int dispatches;          /* hand-outs so far: the `attempt` number in messages */
     char lease_owner[64];    /* worker holding it while processing */
     int64_t lease_expires;   /* ms since the epoch */
 } job_t;

@@ -7,12 +7,14 @@
  * fill a job_t leave it for the caller to job_clear().
  *
  * The lease protocol: job_store_claim() moves the oldest queued job to
- * processing, increments its attempts and leases it to a worker until a
- * time; job_store_renew() extends leases the worker still holds;
- * job_store_finish() records the outcome only for the attempt that holds
- * the lease (a late or duplicate completion changes nothing);
+ * processing, increments its attempts and its dispatch number and leases it
+ * to a worker until a time; job_store_renew() extends leases the worker
+ * still holds; job_store_finish() records the outcome only for the dispatch
+ * that holds the lease (a late or duplicate completion changes nothing);
+ * job_store_requeue() takes back a dispatch without charging an attempt;
  * job_store_expire() puts jobs with lapsed leases back in the queue, or
- * fails them once they have used max_attempts.
+ * fails them once they have used max_attempts; only dispatches that
+ * started (job_store_mark_started) are charged.
  */
 #ifndef IMG_JOB_STORE_H
 #define IMG_JOB_STORE_H
@@ -61,17 +63,22 @@ int job_store_claim(job_store_t *self, const char *worker, int64_t lease_until, 
 /* Extends the lease of job id if worker holds it. 1 renewed, 0 not held, -1 error. */
 int job_store_renew(job_store_t *self, const char *id, const char *worker, int64_t lease_until);
 
-/* Records the end of attempt `attempt` of job id: complete with result (not
+/* Records the end of dispatch `dispatch` of job id: complete with result (not
  * stolen) or failed with code/message. Applied only while the job is
- * processing with that attempt: 1 applied, 0 ignored, -1 error. */
-int job_store_finish(job_store_t *self, const char *id, int attempt, const json_t *result,
+ * processing with that dispatch number: 1 applied, 0 ignored, -1 error. */
+int job_store_finish(job_store_t *self, const char *id, int dispatch, const json_t *result,
                      const char *error_code, const char *error_message, int64_t now);
 
-/* Puts job id back in the queue if it is processing with attempt `attempt`
- * (its worker handed it back unstarted, or it could not be delivered); the
- * lease is cleared and attempts are kept, so attempt numbers never repeat.
- * 1 requeued, 0 ignored, -1 error. (Added for the dispatcher.) */
-int job_store_requeue(job_store_t *self, const char *id, int attempt);
+/* Puts job id back in the queue if it is processing with dispatch number
+ * `dispatch` (its worker handed it back: draining, a crash of another job,
+ * or it could not be delivered). The lease is cleared and the attempt is
+ * not charged; dispatch numbers never repeat. 1 requeued, 0 ignored, -1 error. */
+int job_store_requeue(job_store_t *self, const char *id, int dispatch);
+
+/* Records that dispatch `dispatch` of job id started on its worker: from
+ * then on, losing it costs an attempt (a dispatch lost before it started
+ * does not). 1 recorded, 0 ignored, -1 error. */
+int job_store_mark_started(job_store_t *self, const char *id, int dispatch);
 
 /* Ends now the leases of the processing jobs of worker (it left or died), so
  * that the next job_store_expire() requeues them, or fails those that have

@@ -36,7 +36,7 @@
 /* Column order read by s_row_to_job. */
 #define S_COLS                                                                                     \
     "seq, id, operation, status, created_at, started_at, finished_at, params, input, result, "     \
-    "error_code, error_message, attempts, lease_owner, lease_expires"
+    "error_code, error_message, attempts, lease_owner, lease_expires, dispatches"
 
 static const char *const s_migrations[] = {
     /* 0 -> 1 */
@@ -55,7 +55,13 @@ static const char *const s_migrations[] = {
     " error_message TEXT,"
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " lease_owner TEXT,"
-    " lease_expires INTEGER);"
+    " lease_expires INTEGER,"
+    /* attempts counts the tries charged against max_attempts; dispatches
+     * numbers every hand-out and never repeats, so a late completion from an
+     * earlier dispatch is always recognised */
+    " dispatches INTEGER NOT NULL DEFAULT 0,"
+    /* the last dispatch its worker said it started */
+    " started_dispatch INTEGER NOT NULL DEFAULT 0);"
     /* claim (oldest queued), count and list by status (newest first) */
     "CREATE INDEX jobs_status_seq ON jobs(status, seq);"
     /* list by operation, newest first */
@@ -81,12 +87,15 @@ typedef enum {
     S_REQUEUE,
     S_RELEASE,
     S_EXPIRE,
+    S_STARTED,
     S_DELETE,
     S_PURGE,
     S_STMT_COUNT
 } s_stmt_t;
 
 /* In list statements: ?1 before_seq, ?2 limit, ?3 status, ?4 operation. */
+/* The current dispatch started on its worker: its loss counts as an attempt. */
+#define S_CHARGED "started_dispatch >= dispatches"
 #define S_LIST_TAIL " seq < ?1 ORDER BY seq DESC LIMIT ?2"
 
 static const char *const s_sql[S_STMT_COUNT] = {
@@ -100,6 +109,7 @@ static const char *const s_sql[S_STMT_COUNT] = {
         "SELECT " S_COLS " FROM jobs WHERE status = ?3 AND operation = ?4 AND" S_LIST_TAIL,
     [S_COUNT] = "SELECT count(*) FROM jobs WHERE status = ?1",
     [S_CLAIM] = "UPDATE jobs SET status = 'processing', attempts = attempts + 1,"
+                " dispatches = dispatches + 1,"
                 " started_at = coalesce(started_at, ?1), lease_owner = ?2, lease_expires = ?3"
                 " WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1)"
                 " RETURNING " S_COLS,
@@ -107,24 +117,37 @@ static const char *const s_sql[S_STMT_COUNT] = {
                 " WHERE id = ?1 AND status = 'processing' AND lease_owner = ?2",
     [S_FINISH] = "UPDATE jobs SET status = ?3, result = ?4, error_code = ?5, error_message = ?6,"
                  " finished_at = ?7, lease_owner = NULL, lease_expires = NULL"
-                 " WHERE id = ?1 AND status = 'processing' AND attempts = ?2",
-    [S_REQUEUE] = "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires = NULL"
-                  " WHERE id = ?1 AND status = 'processing' AND attempts = ?2",
+                 " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
+    /* a job handed back is not charged an attempt: it was not its fault. It
+     * may already be back in the queue if its worker was declared lost first. */
+    [S_REQUEUE] = "UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0),"
+                  " lease_owner = NULL, lease_expires = NULL"
+                  " WHERE id = ?1 AND dispatches = ?2 AND (status = 'processing'"
+                  " OR (status = 'queued' AND lease_owner IS NOT NULL))",
     /* ends the leases now; the next expire requeues or fails the jobs */
     [S_RELEASE] = "UPDATE jobs SET lease_expires = 0"
                   " WHERE status = 'processing' AND lease_owner = ?1 AND lease_expires > 0",
-    /* ?1 now, ?2 max_attempts, ?3 the worker_lost code */
+    /* ?1 now, ?2 max_attempts, ?3 the worker_lost code. A lapsed dispatch that
+     * never started (no `started` from its worker) is not charged; one that
+     * started is, and fails the job once attempts reach max_attempts.
+     * (SQLite evaluates every SET expression on the old row.) */
     [S_EXPIRE] =
         "UPDATE jobs SET"
-        " status = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
-        " error_code = CASE WHEN attempts >= ?2 THEN ?3 ELSE error_code END,"
-        " error_message = CASE WHEN attempts < ?2 THEN error_message"
+        " status = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
+        " attempts = CASE WHEN " S_CHARGED " THEN attempts ELSE max(attempts - 1, 0) END,"
+        " error_code = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN ?3 ELSE error_code END,"
+        " error_message = CASE WHEN NOT (" S_CHARGED " AND attempts >= ?2) THEN error_message"
         "  WHEN attempts = 1 THEN 'the job was attempted once and its worker was lost or timed out'"
         "  ELSE printf('the job was attempted %d times and its worker was lost or timed out"
         " each time', attempts) END,"
-        " finished_at = CASE WHEN attempts >= ?2 THEN ?1 ELSE finished_at END,"
-        " lease_owner = NULL, lease_expires = NULL"
+        " finished_at = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN ?1 ELSE finished_at END,"
+        /* the lost holder stays named until the next claim, so that a late
+         * hand-back of that dispatch can still un-charge the attempt */
+        " lease_owner = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN NULL ELSE lease_owner END,"
+        " lease_expires = NULL"
         " WHERE status = 'processing' AND lease_expires < ?1",
+    [S_STARTED] = "UPDATE jobs SET started_dispatch = ?2"
+                  " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
     [S_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [S_PURGE] = "DELETE FROM jobs WHERE finished_at < ?1 AND status IN ('complete', 'failed')"
                 " RETURNING id",
@@ -249,6 +272,7 @@ static int s_row_to_job(sqlite3_stmt *st, job_t *out)
     out->attempts = sqlite3_column_int(st, 12);
     s_column_copy(out->lease_owner, sizeof out->lease_owner, st, 13);
     out->lease_expires = sqlite3_column_int64(st, 14);
+    out->dispatches = sqlite3_column_int(st, 15);
     return 0;
 }
 
@@ -434,6 +458,18 @@ static int s_requeue(job_store_t *base, const char *id, int attempt)
     s_bind_text(st, 1, id, &rc);
     s_bind_int64(st, 2, attempt, &rc);
     int changed = s_exec(s, st, rc, "requeue");
+    s_end(s, st);
+    return changed < 0 ? -1 : changed > 0;
+}
+
+static int s_mark_started(job_store_t *base, const char *id, int dispatch)
+{
+    s_store_t *s = (s_store_t *)base;
+    sqlite3_stmt *st = s_begin(s, S_STARTED);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, id, &rc);
+    s_bind_int64(st, 2, dispatch, &rc);
+    int changed = s_exec(s, st, rc, "mark started");
     s_end(s, st);
     return changed < 0 ? -1 : changed > 0;
 }
@@ -673,6 +709,7 @@ static const job_store_ops_t s_ops = {
     .renew = s_renew,
     .finish = s_finish,
     .requeue = s_requeue,
+    .mark_started = s_mark_started,
     .release_worker = s_release_worker,
     .expire = s_expire,
     .delete_job = s_delete,

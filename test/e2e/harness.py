@@ -65,9 +65,12 @@ def read_file(path):
         return f.read()
 
 
-def _child_env():
-    """Our environment without IMG_* settings, so only the config file counts."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("IMG_")}
+def _child_env(extra=None):
+    """Our environment without IMG_* settings, so only the config file counts,
+    plus `extra` (e.g. IMG_TEST_OPS=1 for the test-only operation)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMG_")}
+    env.update(extra or {})
+    return env
 
 
 def _tail(path, lines=40):
@@ -82,8 +85,9 @@ def _tail(path, lines=40):
 class Service:
     """One img-rest plus `engines` img-engine processes on fresh ports."""
 
-    def __init__(self, engines=1, config=None, start=True):
+    def __init__(self, engines=1, config=None, start=True, env=None):
         self.dir = tempfile.mkdtemp(prefix="img-e2e-")
+        self.env = dict(env or {})
         self.data_dir = os.path.join(self.dir, "data")
         os.mkdir(self.data_dir)
         self.http_port = free_port()
@@ -126,7 +130,7 @@ class Service:
         log = open(log_path, "wb")
         try:
             proc = subprocess.Popen([binary, "-c", self.config_path], stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, env=_child_env(),
+                                    stdout=log, stderr=subprocess.STDOUT, env=_child_env(self.env),
                                     start_new_session=True)
         finally:
             log.close()
@@ -364,10 +368,11 @@ class ServiceTestCase(unittest.TestCase):
 
     ENGINES = 1
     CONFIG = {}
+    ENV = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG)
+        cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG, env=cls.ENV)
         cls.addClassCleanup(cls.svc.cleanup)
 
     def setUp(self):

@@ -69,9 +69,11 @@ static void s_insert(job_store_t *store, const char *op, int64_t created_at,
     job_clear(&job);
 }
 
+/* Claims a job and has its worker say it started (the usual case). */
 static void s_claim_ok(job_store_t *store, const char *worker, int64_t lease, job_t *out)
 {
     assert_int_equal(job_store_claim(store, worker, lease, out), 1);
+    assert_int_equal(job_store_mark_started(store, out->id, out->dispatches), 1);
 }
 
 static job_status_t s_status_of(job_store_t *store, const char *id)
@@ -286,7 +288,7 @@ static void test_expire_requeues_then_fails(void **state)
     assert_int_equal(job_store_get(f->store, id, &job), 0);
     assert_int_equal(job.status, JOB_QUEUED);
     assert_int_equal(job.attempts, 1);
-    assert_string_equal(job.lease_owner, "");
+    assert_string_equal(job.lease_owner, "w1"); /* the lost holder stays named */
     assert_int_equal(job.lease_expires, 0);
     assert_int_equal(job.finished_at, 0);
     job_clear(&job);
@@ -339,9 +341,15 @@ static void test_release_worker(void **state)
     assert_int_equal(job_store_get(f->store, ids[0], &job), 0);
     assert_int_equal(job.status, JOB_QUEUED);
     assert_int_equal(job.attempts, 1);
-    assert_string_equal(job.lease_owner, "");
     job_clear(&job);
     assert_int_equal(job_store_release_worker(f->store, "w1"), 0);
+    /* a late hand-back of that dispatch (its engine restarted after a crash
+     * of another job) un-charges the attempt, once */
+    assert_int_equal(job_store_requeue(f->store, ids[0], 1), 1);
+    assert_int_equal(job_store_requeue(f->store, ids[0], 1), 0);
+    assert_int_equal(job_store_get(f->store, ids[0], &job), 0);
+    assert_int_equal((job.status == JOB_QUEUED) + job.attempts, 1);
+    job_clear(&job);
 
     /* a job whose worker dies on its last attempt fails instead of looping */
     s_claim_ok(f->store, "w3", 5000, &job);
@@ -367,15 +375,45 @@ static void test_requeue_only_that_attempt(void **state)
     assert_int_equal(job_store_requeue(f->store, id, 1), 0);
     assert_int_equal(job_store_get(f->store, id, &job), 0);
     assert_int_equal(job.status, JOB_QUEUED);
-    assert_int_equal(job.attempts, 1);
+    assert_int_equal(job.attempts, 0); /* handed back: not charged */
+    assert_int_equal(job.dispatches, 1);
     assert_string_equal(job.lease_owner, "");
     job_clear(&job);
-    /* back at the head of the queue, with a new attempt number */
+    /* back at the head of the queue, with a new dispatch number */
     s_claim_ok(f->store, "w2", 5000, &job);
     assert_string_equal(job.id, id);
-    assert_int_equal(job.attempts, 2);
+    assert_int_equal(job.attempts, 1);
+    assert_int_equal(job.dispatches, 2);
     job_clear(&job);
+    /* a late completion of the first dispatch changes nothing */
     assert_int_equal(job_store_finish(f->store, id, 1, NULL, NULL, NULL, 5), 0);
+    assert_int_equal(job_store_finish(f->store, id, 2, NULL, NULL, NULL, 5), 1);
+}
+
+/* A dispatch lost before its worker started it costs no attempt. */
+static void test_unstarted_loss_not_charged(void **state)
+{
+    fixture_t *f = *state;
+    char id[JOB_ID_LEN + 1];
+    job_t job;
+    s_insert(f->store, "resize", 1, id);
+    for (int i = 1; i <= 5; i++) {
+        assert_int_equal(job_store_claim(f->store, "w1", 1000, &job), 1);
+        assert_int_equal(job.dispatches, i);
+        job_clear(&job);
+        assert_int_equal(job_store_expire(f->store, 2000, 2), 1);
+    }
+    assert_int_equal(job_store_get(f->store, id, &job), 0);
+    assert_int_equal(job.status, JOB_QUEUED);
+    assert_int_equal(job.attempts, 0);
+    job_clear(&job);
+    /* a started dispatch of an earlier number is not this one */
+    assert_int_equal(job_store_claim(f->store, "w1", 1000, &job), 1);
+    job_clear(&job);
+    assert_int_equal(job_store_mark_started(f->store, id, 5), 0);
+    assert_int_equal(job_store_mark_started(f->store, id, 6), 1);
+    assert_int_equal(job_store_expire(f->store, 2000, 1), 1);
+    assert_int_equal(s_status_of(f->store, id), JOB_FAILED);
 }
 
 static void test_delete(void **state)
@@ -718,6 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expire_requeues_then_fails, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_release_worker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_requeue_only_that_attempt, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unstarted_loss_not_charged, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delete, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_pagination, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_count, s_setup, s_teardown),

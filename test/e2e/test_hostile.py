@@ -1,0 +1,439 @@
+"""End-to-end: hostile input through the real API. Every corrupt, crafted or
+refused file, every broken upload and every made-up id gets a clear answer
+(a 4xx JSON error, or a `failed` job with a message), never a crash or a
+hang, and the services go on serving."""
+
+import glob
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+import zlib
+
+from harness import JPEG_PHOTO, PNG_PHOTO, ServiceTestCase, read_file, vips
+
+GDK_IMAGES = "/usr/libexec/installed-tests/gdk-pixbuf/test-images"
+FAIL_SET = sorted(glob.glob(os.path.join(GDK_IMAGES, "fail", "*")))
+MODIFIED_SET = sorted(glob.glob(os.path.join(GDK_IMAGES, "randomly-modified", "*")))
+# Files of the randomly-modified set that libvips decodes as whole images.
+MODIFIED_VALID = {"valid.1.gif", "valid.1.jpeg", "valid.2.jpeg", "valid.1.png", "valid.1.tiff"}
+OPS = ("resize", "thumbnail", "diff", "dither", "info")
+REFUSED_CODES = {"unsupported_media_type", "image_too_large", "empty_file", "bad_request"}
+MAX_UPLOAD = 3 * 1024 * 1024
+
+
+# -- crafted files -----------------------------------------------------------
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bytes(width, height, rows):
+    """An 8-bit greyscale PNG; rows: the raw scanlines (filter byte included)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+            + _png_chunk(b"IDAT", zlib.compress(rows)) + _png_chunk(b"IEND", b""))
+
+
+def one_pixel_png():
+    return png_bytes(1, 1, b"\x00\x80")
+
+
+def huge_width_png():
+    """A 4x4 PNG whose IHDR says 2^31-1 pixels wide, with a valid CRC."""
+    data = bytearray(png_bytes(4, 4, b"\x00\x10\x20\x30\x40" * 4))
+    ihdr_at = 8 + 4  # signature, chunk length
+    data[ihdr_at + 4:ihdr_at + 8] = struct.pack(">I", 2 ** 31 - 1)
+    kind_and_data = bytes(data[ihdr_at:ihdr_at + 4 + 13])
+    data[ihdr_at + 17:ihdr_at + 21] = struct.pack(">I", zlib.crc32(kind_and_data))
+    return bytes(data)
+
+
+MINIMAL_PDF = b"""%PDF-1.4
+1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj
+2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >> endobj
+trailer << /Root 1 0 R >>
+%%EOF
+"""
+
+SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+       b'<rect width="64" height="64" fill="red"/></svg>\n')
+
+PPM = b"P6\n4 4\n255\n" + bytes(range(48))
+
+
+class HostileFiles(ServiceTestCase):
+    """The corpus: gdk-pixbuf's corrupt files and crafted ones."""
+
+    ENGINES = 1
+    CONFIG = {"max_upload_bytes": MAX_UPLOAD, "job_timeout_s": 20}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="img-hostile-")
+        cls.jpeg = read_file(JPEG_PHOTO)
+        bomb = os.path.join(cls.tmp, "bomb.png")
+        vips("black", bomb + "[compression=9]", 30000, 30000)
+        cls.bomb = read_file(bomb)
+
+    def outcome(self, name, data, op="resize", fields=None):
+        """Submits; returns ("refused", error) or (job status, status JSON)."""
+        files = {"file": (name, data)} if op != "diff" else {"image1": (name, data),
+                                                             "image2": (name, data)}
+        status, headers, body = self.svc.post_job(op, files=files, fields=fields)
+        if status != 202:
+            self.assertTrue(400 <= status < 500, "%s: %s %r" % (name, status, body))
+            self.assertTrue(headers.get("Content-Type", "").startswith("application/json"), name)
+            err = body["error"]
+            self.assertIn(err["code"], REFUSED_CODES, "%s: %r" % (name, body))
+            self.assertTrue(err["message"].strip(), name)
+            return "refused", err
+        st = self.svc.wait_status(op, body["id"], timeout=60)
+        if st["status"] == "failed":
+            self.assertTrue(st["error"]["code"], name)
+            self.assertTrue(st["error"]["message"].strip(), "%s: empty message" % name)
+            code, _, res = self.svc.get("/%s/%s" % (op, body["id"]))
+            self.assertEqual(code, 409, name)
+            self.assertEqual(res["error"]["code"], "job_failed", name)
+        return st["status"], st
+
+    def assertAlive(self):
+        for p in self.svc.procs():
+            self.assertIsNone(p.poll(), "%s exited" % p.log_path)
+        self.assertEqual(self.svc.get("/health")[0], 200)
+        self.assertEqual(self.svc.get("/ready")[0], 200)
+
+    def test_gdk_pixbuf_fail_set_never_completes(self):
+        self.assertGreater(len(FAIL_SET), 30)
+        for path in FAIL_SET:
+            with self.subTest(file=os.path.basename(path)):
+                kind, detail = self.outcome(os.path.basename(path), read_file(path))
+                self.assertIn(kind, ("refused", "failed"), "%s: %r" % (path, detail))
+        self.assertAlive()
+
+    def test_gdk_pixbuf_randomly_modified_set(self):
+        self.assertGreater(len(MODIFIED_SET), 20)
+        for path in MODIFIED_SET:
+            name = os.path.basename(path)
+            with self.subTest(file=name):
+                kind, detail = self.outcome(name, read_file(path))
+                if name in MODIFIED_VALID:
+                    self.assertEqual(kind, "complete", "%s: %r" % (name, detail))
+                else:
+                    self.assertIn(kind, ("refused", "failed", "complete"), name)
+        self.assertAlive()
+
+    def test_corrupt_files_through_every_operation(self):
+        picks = [p for p in FAIL_SET if p.endswith((".gif", ".png", ".jpg", ".tif", ".tiff"))]
+        self.assertTrue(picks)
+        for op in OPS:
+            for path in picks:
+                with self.subTest(op=op, file=os.path.basename(path)):
+                    kind, detail = self.outcome(os.path.basename(path), read_file(path), op=op)
+                    self.assertIn(kind, ("refused", "failed"), "%s %s: %r" % (op, path, detail))
+        self.assertAlive()
+
+    def test_truncated_jpeg_fails_with_a_message(self):
+        half = self.jpeg[:len(self.jpeg) // 2]
+        for op in OPS:
+            with self.subTest(op=op):
+                kind, st = self.outcome("photo.jpg", half, op=op)
+                self.assertEqual(kind, "failed", "%s gave %r, not a failure" % (op, st))
+                self.assertEqual(st["error"]["code"], "processing_failed")
+                self.assertIn("premature end", st["error"]["message"].lower())
+                self.assertNotIn(self.svc.data_dir, st["error"]["message"])
+
+    def test_truncated_png_and_gif_fail(self):
+        png = read_file(PNG_PHOTO)
+        gif_path = os.path.join(self.tmp, "photo.gif")
+        vips("thumbnail", JPEG_PHOTO, gif_path, 400)
+        gif = read_file(gif_path)
+        for name, data in (("cut.png", png[:len(png) // 2]), ("cut.gif", gif[:len(gif) // 2])):
+            with self.subTest(file=name):
+                kind, st = self.outcome(name, data)
+                self.assertEqual(kind, "failed", "%s: %r" % (name, st))
+                self.assertEqual(st["error"]["code"], "processing_failed")
+
+    def test_png_bomb_refused_from_its_header_fast(self):
+        self.assertLess(len(self.bomb), MAX_UPLOAD)
+        t0 = time.monotonic()
+        err = self.assertError(self.svc.post_job("resize", files={"file": ("bomb.png", self.bomb)}),
+                               422, "image_too_large")
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertIn("30000", err["message"])
+
+    def test_untrusted_and_unknown_formats_refused(self):
+        for name, data in (("drawing.svg", SVG), ("doc.pdf", MINIMAL_PDF), ("pic.ppm", PPM),
+                           ("photo.jpg", b"this is not a picture, just some text\n" * 20),
+                           ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)):
+            with self.subTest(file=name):
+                self.assertError(self.svc.post_job("resize", files={"file": (name, data)}),
+                                 415, "unsupported_media_type", name)
+
+    def test_zero_byte_file(self):
+        status, _, body = self.svc.post_job("resize", files={"file": ("empty.jpg", b"")})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["code"], "empty_file")
+
+    def test_one_pixel_image_completes(self):
+        for op in OPS:
+            with self.subTest(op=op):
+                kind, st = self.outcome("dot.png", one_pixel_png(), op=op)
+                self.assertEqual(kind, "complete", st)
+
+    def test_huge_declared_width(self):
+        kind, err = self.outcome("wide.png", huge_width_png())
+        self.assertEqual(kind, "refused", err)
+        self.assertIn(err["code"], ("unsupported_media_type", "image_too_large"))
+
+    def test_services_still_serve_after_the_corpus(self):
+        for path in FAIL_SET[:10]:
+            self.outcome(os.path.basename(path), read_file(path))
+        self.assertAlive()
+        st, data = self.svc.run_job("resize", {"file": ("Dune.jpg", self.jpeg)}, {"width": 64})
+        self.assertEqual(st["result"]["width"], 64)
+
+
+# -- raw HTTP -----------------------------------------------------------------
+
+def raw_request(port, head, body_parts=(), delay=0.0, timeout=15.0):
+    """Sends head (str) then each part of body_parts (bytes) with delay
+    seconds between them; returns (status or None, raw answer bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(head.encode())
+        for part in body_parts:
+            if delay:
+                time.sleep(delay)
+            try:
+                s.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        chunks = []
+        while True:
+            try:
+                got = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not got:
+                break
+            chunks.append(got)
+        answer = b"".join(chunks)
+    finally:
+        s.close()
+    status = None
+    if answer.startswith(b"HTTP/1."):
+        status = int(answer.split(b" ", 2)[1])
+    return status, answer
+
+
+def multipart_head(path, boundary, length=None, chunked=False, extra=""):
+    head = "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % path
+    head += "Content-Type: multipart/form-data; boundary=%s\r\n" % boundary
+    if chunked:
+        head += "Transfer-Encoding: chunked\r\n"
+    if length is not None:
+        head += "Content-Length: %d\r\n" % length
+    return head + extra + "\r\n"
+
+
+def file_part(boundary, data, name="file"):
+    return (("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"x.jpg\"\r\n"
+             "Content-Type: image/jpeg\r\n\r\n" % (boundary, name)).encode() + data + b"\r\n")
+
+
+def chunks(data, size=65536):
+    out = []
+    for i in range(0, len(data), size):
+        piece = data[i:i + size]
+        out.append(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    out.append(b"0\r\n\r\n")
+    return out
+
+
+class HostileRequests(ServiceTestCase):
+    """Uploads, multipart bodies, parameters and ids."""
+
+    ENGINES = 1
+    CONFIG = {"max_upload_bytes": MAX_UPLOAD, "http_timeout_ms": 2000, "http_threads": 4}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.jpeg = read_file(JPEG_PHOTO)
+
+    def json_error(self, answer):
+        import json
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertIn(b"application/json", head.lower(), head)
+        return json.loads(body)["error"]
+
+    def test_oversized_with_content_length(self):
+        body = file_part("bnd", b"\xff" * (MAX_UPLOAD + 10)) + b"--bnd--\r\n"
+        self.assertError(self.svc.request("POST", "/resize", body=body, headers={
+            "Content-Type": "multipart/form-data; boundary=bnd"}), 413, "payload_too_large")
+        # Declared too big: answered from the header, before any byte of body.
+        status, answer = raw_request(self.svc.http_port,
+                                     multipart_head("/resize", "bnd", length=10 ** 12))
+        self.assertEqual(status, 413, answer[:300])
+        self.assertEqual(self.json_error(answer)["code"], "payload_too_large")
+
+    def test_oversized_chunked(self):
+        body = file_part("bnd", b"\x00" * (MAX_UPLOAD + 10)) + b"--bnd--\r\n"
+        status, answer = raw_request(self.svc.http_port, multipart_head("/resize", "bnd", chunked=True),
+                                     chunks(body))
+        self.assertEqual(status, 413, answer[:300])
+        self.assertEqual(self.json_error(answer)["code"], "payload_too_large")
+
+    def test_chunked_upload_within_the_limit_is_accepted(self):
+        body = file_part("bnd", self.jpeg) + b"--bnd--\r\n"
+        status, answer = raw_request(self.svc.http_port, multipart_head("/resize", "bnd", chunked=True),
+                                     chunks(body, 100000))
+        self.assertEqual(status, 202, answer[:300])
+
+    def test_slow_upload_is_cut_off_and_others_are_served(self):
+        body = file_part("bnd", self.jpeg[:4000]) + b"--bnd--\r\n"
+        s = socket.create_connection(("127.0.0.1", self.svc.http_port), timeout=20)
+        try:
+            s.sendall(multipart_head("/resize", "bnd", length=len(body)).encode() + body[:100])
+            t0 = time.monotonic()
+            # Meanwhile the server answers others.
+            self.assertEqual(self.svc.get("/health")[0], 200)
+            time.sleep(3.0)  # longer than http_timeout_ms = 2000 without a byte
+            try:
+                s.sendall(body[100:200])
+                answer = s.recv(65536)
+                while answer and b"\r\n\r\n" not in answer:
+                    more = s.recv(65536)
+                    if not more:
+                        break
+                    answer += more
+            except (BrokenPipeError, ConnectionResetError):
+                answer = b""
+            # Cut off: the connection is closed, or answered with an error.
+            if answer:
+                status = int(answer.split(b" ", 2)[1])
+                self.assertTrue(400 <= status < 500, answer[:300])
+            self.assertLess(time.monotonic() - t0, 15)
+        finally:
+            s.close()
+        self.assertEqual(self.svc.get("/health")[0], 200)
+        st, _ = self.svc.run_job("resize", {"file": ("Dune.jpg", self.jpeg)}, {"width": 32})
+        self.assertEqual(st["status"], "complete")
+
+    def test_malformed_multipart(self):
+        part = file_part("bnd", self.jpeg[:2000])
+        cases = {
+            "no closing boundary": ("multipart/form-data; boundary=bnd", part),
+            "garbage": ("multipart/form-data; boundary=bnd", os.urandom(3000)),
+            "missing boundary parameter": ("multipart/form-data", part + b"--bnd--\r\n"),
+            "empty boundary": ("multipart/form-data; boundary=", part + b"--bnd--\r\n"),
+            "other boundary": ("multipart/form-data; boundary=zzz", part + b"--bnd--\r\n"),
+            "header without end": ("multipart/form-data; boundary=bnd",
+                                   b"--bnd\r\nContent-Disposition: form-data; name=\"file\""),
+            "empty body": ("multipart/form-data; boundary=bnd", b""),
+        }
+        for what, (ctype, body) in cases.items():
+            with self.subTest(case=what):
+                status, _, resp = self.svc.request("POST", "/resize", body=body,
+                                                   headers={"Content-Type": ctype})
+                self.assertIn(status, (400,), "%s: %r" % (what, resp))
+                self.assertIn(resp["error"]["code"], ("bad_request", "missing_file"), what)
+                self.assertTrue(resp["error"]["message"].strip())
+        self.assertEqual(self.svc.get("/health")[0], 200)
+
+    def test_unknown_parameters_named(self):
+        small = self.jpeg
+        err = self.assertError(self.svc.post_job("resize", files={"file": ("a.jpg", small)},
+                                                 fields={"width": 10, "colour": "red"}),
+                               400, "invalid_parameter")
+        self.assertIn("colour", err["message"])
+        err = self.assertError(self.svc.post_job("resize", files={"file": ("a.jpg", small)},
+                                                 query={"sharpen": "1"}),
+                               400, "invalid_parameter")
+        self.assertIn("sharpen", err["message"])
+        err = self.assertError(self.svc.post_job("info", files={"file": ("a.jpg", small)},
+                                                 fields={"width": 10}), 400, "invalid_parameter")
+        self.assertIn("width", err["message"])
+
+    def test_bad_ids_are_not_found(self):
+        # ("/resize/.." alone is a dot segment, normalised away like any
+        # HTTP client would: it names /, not an id.)
+        ids = ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+               "..%2f", "%2e%2e%2fjobs.db", "00000000-0000-0000-0000-000000000000",
+               "6F9619FF-8B86-4011-B42D-00CF4FC964FF",  # upper case
+               "6f9619ff-8b86-1011-b42d-00cf4fc964ff",  # not v4
+               "6f9619ff-8b86-4011-b42d-00cf4fc964ff%00", "a" * 5000, "%00", "*", "jobs.db"]
+        for raw in ids:
+            paths = ["/jobs/" + raw]
+            for op in OPS:
+                paths += ["/%s/%s" % (op, raw), "/%s/status/%s" % (op, raw)]
+            for path in paths:
+                with self.subTest(path=path[:80]):
+                    status, headers, body = self.svc.get(path)
+                    self.assertIn(status, (404, 400, 414), "%s: %s" % (path, repr(body)[:200]))
+                    if status == 404:
+                        self.assertEqual(body["error"]["code"], "not_found", path)
+            with self.subTest(delete=raw[:80]):
+                status, _, body = self.svc.delete("/jobs/" + raw)
+                self.assertIn(status, (404, 400, 414), body)
+        self.assertTrue(os.path.exists("/etc/passwd"))
+        self.assertEqual(self.svc.get("/health")[0], 200)
+
+    def test_well_formed_unknown_id(self):
+        unknown = "6f9619ff-8b86-4011-b42d-00cf4fc964ff"
+        for path in ["/jobs/" + unknown, "/resize/" + unknown, "/resize/status/" + unknown]:
+            self.assertError(self.svc.get(path), 404, "not_found", path)
+
+
+class TimeLimit(ServiceTestCase):
+    """A job slower than job_timeout_s is stopped: `failed` with code
+    timeout soon after the limit, and the same engine goes on working."""
+
+    ENGINES = 1
+    CONFIG = {"job_timeout_s": 1, "max_attempts": 1}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="img-hostile-")
+        # 10000 x 10000 16-bit RGBA, all black: 0.8 MB of PNG, about 2 s of
+        # decoding (no shrink-on-load for PNG).
+        v = os.path.join(cls.tmp, "b.v")
+        slow = os.path.join(cls.tmp, "slow.png")
+        vips("black", v, 10000, 10000, "--bands", 4)
+        vips("cast", v, v + "2.v", "ushort")
+        vips("copy", v + "2.v", slow + "[compression=9]", "--interpretation", "rgb16")
+        cls.slow = read_file(slow)
+
+    def test_slow_jobs_stop_at_the_limit(self):
+        engine = self.svc.engines[0]
+        for op, fields in (("resize", {"width": 256, "height": 256, "fit": "cover"}),
+                           ("thumbnail", {"crop": "attention"}),
+                           ("dither", {}), ("info", {})):
+            with self.subTest(op=op):
+                status, _, body = self.svc.post_job(op, files={"file": ("slow.png", self.slow)},
+                                                    fields=fields)
+                self.assertEqual(status, 202, body)
+                t0 = time.monotonic()
+                st = self.svc.wait_status(op, body["id"], timeout=30)
+                elapsed = time.monotonic() - t0
+                self.assertEqual(st["status"], "failed", st)
+                self.assertEqual(st["error"]["code"], "timeout", st)
+                self.assertLess(elapsed, 3.5, "%s took %.1f s to stop" % (op, elapsed))
+        self.assertIsNone(engine.poll())
+        st, _ = self.svc.run_job("resize", {"file": ("Dune.jpg", read_file(JPEG_PHOTO))},
+                                 {"width": 50})
+        self.assertEqual(st["status"], "complete")
+        self.assertIs(self.svc.engines[0], engine)
+        self.assertIsNone(engine.poll())
+
+
+if __name__ == "__main__":
+    unittest.main()
