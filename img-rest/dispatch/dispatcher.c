@@ -59,8 +59,10 @@ static int s_send(dispatcher_t *self, const char *worker, const msg_t *m)
     int rc = zmsg_send(&zm, self->router);
     if (rc < 0) {
         zmsg_destroy(&zm);
-        log_warn("dispatcher: cannot send '%s' to %s: %s", msg_type_name(m->type), worker,
-                 zmq_strerror(errno));
+        /* a ping to a worker that just left is routine; anything else is worth a warning */
+        log_msg(m->type == MSG_PING ? IMG_LOG_DEBUG : IMG_LOG_WARN,
+                "dispatcher: cannot send '%s' to %s: %s", msg_type_name(m->type), worker,
+                zmq_strerror(errno));
     }
     return rc;
 }

@@ -175,7 +175,7 @@ int h_job_delete(const http_req_t *r)
     job_clear(&job);
     if (job_files_remove(r->app->cfg->data_dir, r->id) < 0)
         return http_reply_img_error(r->conn, NULL);
-    mg_printf(r->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+    mg_printf(r->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     return 204;
 }
 

@@ -4,8 +4,8 @@
  * size and shape while it streams to disk), then the parameters, then the
  * inputs' headers (format, pixels), then the operation's own cross-checks;
  * the job is committed to the store before the 202 is sent. On any refusal
- * the job folder is removed and the connection closed (the body may be
- * partly unread). */
+ * the job folder is removed; every answer closes the connection, so a body
+ * left partly unread is never taken for another request. */
 #include "handlers.h"
 
 #include "big_stack.h"
@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CLOSE "Connection: close\r\n"
 
 static int s_queue_has_room(const rest_app_t *app)
 {
@@ -133,11 +132,11 @@ static size_t s_op_index(const op_def_t *op)
 int h_submit(const http_req_t *r)
 {
     if (s_queue_has_room(r->app) < 0)
-        return http_reply_img_error(r->conn, CLOSE "Retry-After: 5\r\n");
+        return http_reply_img_error(r->conn, "Retry-After: 5\r\n");
     job_t job = {0};
     if (s_accept(r, &job) < 0) {
         job_clear(&job);
-        return http_reply_img_error(r->conn, CLOSE);
+        return http_reply_img_error(r->conn, NULL);
     }
     dispatcher_wake(r->app->dispatcher);
     metrics_count_submit(r->app->metrics, s_op_index(r->op));

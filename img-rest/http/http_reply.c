@@ -18,6 +18,7 @@ static int s_send(struct mg_connection *conn, int status, const char *content_ty
               "Content-Length: %zu\r\n"
               "Cache-Control: no-store\r\n"
               "X-Content-Type-Options: nosniff\r\n"
+              "Connection: close\r\n"
               "%s\r\n",
               status, mg_get_response_code_text(conn, status), content_type, len,
               extra ? extra : "");
@@ -87,7 +88,7 @@ int http_reply_file(struct mg_connection *conn, const char *path, const char *mi
     snprintf(headers, sizeof headers, "%s%s%s%s", etag ? "ETag: " : "", etag ? etag : "",
              etag ? "\r\n" : "", extra_headers ? extra_headers : "");
     if (s_etag_matches(conn, etag)) {
-        mg_printf(conn, "HTTP/1.1 304 Not Modified\r\n%s\r\n", headers);
+        mg_printf(conn, "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n%s\r\n", headers);
         return 304;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -102,6 +103,7 @@ int http_reply_file(struct mg_connection *conn, const char *path, const char *mi
               "Content-Type: %s\r\n"
               "Content-Length: %lld\r\n"
               "X-Content-Type-Options: nosniff\r\n"
+              "Connection: close\r\n"
               "%s\r\n",
               mime, (long long)st.st_size, headers);
     /* civetweb threads have small stacks: the copy buffer lives on the heap */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* The multipart callbacks' state for one request. */
@@ -255,6 +256,11 @@ int upload_receive(struct mg_connection *conn, const op_def_t *op, const char *d
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (max_bytes > 0 && ri->content_length > max_bytes)
         return s_too_large(max_bytes);
+    /* The checks that need no body passed: let a client that waits for it
+     * (curl does, past 1 MiB) send the body now instead of after a delay. */
+    const char *expect = mg_get_header(conn, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        mg_printf(conn, "HTTP/1.1 100 Continue\r\n\r\n");
 
     receiver_t r = {.op = op, .dir = dir, .out = out, .input = -1, .fd = -1};
     const multipart_callbacks_t cb = {
