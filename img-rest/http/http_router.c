@@ -13,16 +13,15 @@
 typedef int (*handler_fn)(const http_req_t *r);
 
 /* Splits "/a/b/c" into at most MAX_SEGMENTS segments; -1 if more, or a segment
- * is empty (e.g. "//"), or the path is too long. */
+ * is empty (e.g. "//" or a trailing "/"), or the path is too long. civetweb
+ * hands over the decoded path, so "/jobs/%00" arrives as "/jobs/": the empty
+ * last segment makes it a 404, as an id position must. */
 static int s_split(const char *path, char buf[512], const char *seg[MAX_SEGMENTS])
 {
     if (!path || path[0] != '/' || strlen(path) >= 512)
         return -1;
     strcpy(buf, path + 1);
-    size_t len = strlen(buf);
-    if (len && buf[len - 1] == '/')
-        buf[--len] = '\0'; /* tolerate one trailing slash */
-    if (len == 0)
+    if (buf[0] == '\0')
         return 0;
     int n = 0;
     for (char *p = buf; p; n++) {
@@ -57,21 +56,11 @@ static int s_by_method(const http_req_t *r, const char *method, const char *allo
     return http_reply_method_not_allowed(r->conn, allow);
 }
 
-/* civetweb decodes the path, so an encoded NUL would cut it short: refuse it. */
-static bool s_has_encoded_nul(const char *raw)
-{
-    for (const char *p = raw; p && (p = strchr(p, '%')) != NULL; p++)
-        if (p[1] == '0' && p[2] == '0')
-            return true;
-    return false;
-}
-
 static int s_route(http_req_t *r, const char *method, const char *path)
 {
     char buf[512];
     const char *seg[MAX_SEGMENTS] = {0};
-    const char *raw = mg_get_request_info(r->conn)->request_uri;
-    int n = s_has_encoded_nul(raw) ? -1 : s_split(path, buf, seg);
+    int n = s_split(path, buf, seg);
     if (n == 0)
         return s_by_method(r, method, "GET", h_docs_page, NULL, NULL);
     if (n < 0)
