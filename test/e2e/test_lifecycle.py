@@ -110,6 +110,35 @@ class RestCrash(ServiceTestCase):
         Burst(self, self.svc, 5).assert_all_complete()
 
 
+class LinkDrop(ServiceTestCase):
+    """The link goes silent (a process frozen with SIGSTOP, as in a network
+    partition) and comes back: work resumes with no restart."""
+    CONFIG = FAST
+
+    def test_rest_frozen_then_resumed(self):
+        burst = Burst(self, self.svc, 60, heavy=True)
+        burst.wait_some_complete(5)
+        self.svc.rest.send_signal(signal.SIGSTOP)
+        time.sleep(2.0)  # 10 heartbeats: the engine reconnects, leases lapse
+        self.svc.rest.send_signal(signal.SIGCONT)
+        burst.assert_all_complete()
+        self.assertIsNone(self.svc.engines[0].poll(), "the engine exited")
+
+    def test_engine_frozen_then_resumed(self):
+        burst = Burst(self, self.svc, 60, heavy=True)
+        burst.wait_some_complete(5)
+        # freeze the engine process itself (the supervisor's child)
+        child = int(subprocess.run(["pgrep", "-P", str(self.svc.engines[0].pid)],
+                                   capture_output=True, text=True, check=True).stdout.split()[0])
+        os.kill(child, signal.SIGSTOP)
+        time.sleep(2.0)  # img-rest drops it as silent and requeues its jobs
+        st, _, ready = self.svc.get_json("/ready")
+        self.assertEqual(st, 503, ready)
+        os.kill(child, signal.SIGCONT)
+        self.svc.wait_ready()
+        burst.assert_all_complete()
+
+
 class TwoEngines(ServiceTestCase):
     ENGINES = 2
     CONFIG = FAST

@@ -185,6 +185,7 @@ class EngineGarbage(unittest.TestCase):
         self.ctx = zmq.Context.instance()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # as img-rest's broker
         self.router.bind("tcp://127.0.0.1:%d" % port)
         conf = os.path.join(self.dir, "img.conf")
         with open(conf, "w") as f:
