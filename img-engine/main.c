@@ -27,13 +27,7 @@ static void s_on_signal(int sig)
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]\n"
-                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
-    for (size_t i = 0; i < config_key_count(); i++) {
-        const char *key, *def, *help;
-        config_key_info(i, &key, &def, &help);
-        fprintf(out, "  %-22s %s (default \"%s\")\n", key, help, def);
-    }
+    config_print_help(out, "img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]");
 }
 
 /* The engine itself, in the supervised child. */

@@ -25,13 +25,7 @@
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: img-rest [-c CONFIG] [--curve-keypair] [--version] [--help]\n"
-                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n");
-    for (size_t i = 0; i < config_key_count(); i++) {
-        const char *key, *def, *help;
-        config_key_info(i, &key, &def, &help);
-        fprintf(out, "  %-22s %s (default \"%s\")\n", key, help, def);
-    }
+    config_print_help(out, "img-rest [-c CONFIG] [--curve-keypair] [--version] [--help]");
 }
 
 static void s_remove_files(const char *id, void *arg)

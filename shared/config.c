@@ -217,3 +217,13 @@ void config_key_info(size_t i, const char **key, const char **def, const char **
     *def = s_keys[i].def;
     *help = s_keys[i].help;
 }
+
+void config_print_help(FILE *out, const char *usage)
+{
+    fprintf(out, "usage: %s\n"
+                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n",
+            usage);
+    for (size_t i = 0; i < N_KEYS; i++)
+        fprintf(out, "  %-22s %s (default \"%s\")\n", s_keys[i].key, s_keys[i].help,
+                s_keys[i].def);
+}

@@ -11,6 +11,7 @@
 #define IMG_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_STR_MAX 512
 
@@ -68,6 +69,9 @@ int config_set(img_config_t *cfg, const char *key, const char *value);
 
 /* defaults, then path (if not NULL), then the environment. 0 or -1. */
 int config_load(img_config_t *cfg, const char *path);
+
+/* Prints "usage: <usage>" and every key with its help and default (--help). */
+void config_print_help(FILE *out, const char *usage);
 
 /* Number of keys, and the i-th key's name, default and help (for --help). */
 size_t config_key_count(void);

@@ -1,5 +1,7 @@
 #include "image_format.h"
 
+#include "str_list.h"
+
 #include <string.h>
 
 static const img_format_t s_formats[] = {
@@ -53,17 +55,12 @@ const img_format_t *img_format_same_as(const img_format_t *input)
 
 bool img_format_in_list(const char *name, const char *list)
 {
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
-        if (len == n && strncmp(p, name, n) == 0)
+    str_list_t it;
+    const char *item;
+    size_t len;
+    str_list_begin(&it, list);
+    while (str_list_next(&it, &item, &len))
+        if (len == strlen(name) && strncmp(item, name, len) == 0)
             return true;
-        p = comma ? comma + 1 : NULL;
-    }
     return false;
 }

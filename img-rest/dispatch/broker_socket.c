@@ -3,6 +3,7 @@
 #include "curve.h"
 #include "img_error.h"
 #include "log.h"
+#include "str_list.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +18,14 @@ static int s_write_allowed(broker_socket_t *self, const char *list)
         img_error_set(IMG_E_INTERNAL, "cannot create a folder for CURVE certificates");
         return -1;
     }
-    int n = 0;
-    for (const char *p = list; p && *p; n++) {
-        const char *comma = strchr(p, ',');
+    str_list_t it;
+    const char *item;
+    size_t len;
+    str_list_begin(&it, list);
+    for (int n = 0; str_list_next(&it, &item, &len); n++) {
         char key[CURVE_KEY_LEN + 1] = "";
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
         if (len == CURVE_KEY_LEN)
-            memcpy(key, p, len);
+            memcpy(key, item, len);
         if (!curve_key_valid(key)) {
             img_error_set(IMG_E_BAD_REQUEST, "curve_allowed_clients: key %d is not a Z85 key", n + 1);
             return -1;
@@ -43,7 +41,6 @@ static int s_write_allowed(broker_socket_t *self, const char *list)
             img_error_set(IMG_E_INTERNAL, "cannot write a CURVE certificate");
             return -1;
         }
-        p = comma ? comma + 1 : NULL;
     }
     return 0;
 }

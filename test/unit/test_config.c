@@ -1,6 +1,8 @@
 /* config: defaults, file, environment, bad values, and the README table. */
 #include "config.h"
+#include "image_format.h"
 #include "img_error.h"
+#include "str_list.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,12 +122,39 @@ static void test_readme_lists_every_key(void **state)
     }
 }
 
+/* Comma-separated settings: items trimmed, empty items reported. */
+static void test_str_list(void **state)
+{
+    (void)state;
+    str_list_t it;
+    const char *item;
+    size_t len;
+    const char *want[] = {"jpeg", "png", "", "web p"};
+    int n = 0;
+    str_list_begin(&it, " jpeg,png , ,web p ");
+    while (str_list_next(&it, &item, &len)) {
+        assert_true(n < 4);
+        assert_int_equal(len, strlen(want[n]));
+        assert_memory_equal(item, want[n], len);
+        n++;
+    }
+    assert_int_equal(n, 4);
+    str_list_begin(&it, "");
+    assert_false(str_list_next(&it, &item, &len));
+    str_list_begin(&it, NULL);
+    assert_false(str_list_next(&it, &item, &len));
+    assert_true(img_format_in_list("png", "jpeg, png"));
+    assert_false(img_format_in_list("pn", "jpeg, png"));
+    assert_false(img_format_in_list("png", "jpeg,pngs"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_file_and_env),
         cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_bad_env),
         cmocka_unit_test(test_long_string_refused), cmocka_unit_test(test_readme_lists_every_key),
+        cmocka_unit_test(test_str_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
