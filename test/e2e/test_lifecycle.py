@@ -345,14 +345,20 @@ class GracefulShutdown(ServiceTestCase):
     CONFIG = dict(FAST, shutdown_grace_s=10)
     ENV = {"IMG_TEST_OPS": "1"}
 
+    def _wait_started(self, engine, job_id, timeout=10):
+        """Until engine's log says a worker thread started the job (the
+        dispatcher's `processing` comes a moment earlier)."""
+        needle = ("job %s (test_fault) attempt" % job_id).encode()
+        deadline = time.monotonic() + timeout
+        while needle not in read_file(self.svc.engines[engine].log_path):
+            self.assertLess(time.monotonic(), deadline, "the engine never started the job")
+            time.sleep(0.05)
+
     def test_sigterm_engine_finishes_running_job_and_exits_0(self):
         st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
                                         fields={"mode": "sleep", "ms": 1500})
         self.assertEqual(st, 202)
-        deadline = time.monotonic() + 10
-        while self.svc.get_json("/jobs/" + body["id"])[2]["status"] != "processing":
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
+        self._wait_started(0, body["id"])
         engine = self.svc.engines[0]
         engine.send_signal(signal.SIGTERM)
         self.assertEqual(engine.wait(timeout=15), 0)
@@ -365,10 +371,7 @@ class GracefulShutdown(ServiceTestCase):
         st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
                                         fields={"mode": "sleep", "ms": 30000})
         self.assertEqual(st, 202)
-        deadline = time.monotonic() + 10
-        while self.svc.get_json("/jobs/" + body["id"])[2]["status"] != "processing":
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.05)
+        self._wait_started(len(self.svc.engines) - 1, body["id"])
         t0 = time.monotonic()
         for p in self.svc.engines:
             if p.poll() is None:
