@@ -51,6 +51,7 @@ fuzz: deps-test
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 bench: build
+	@scripts/install-deps.sh bench
 	@scripts/bench.sh $(BUILD)
 
 clean:

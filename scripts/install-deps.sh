@@ -1,16 +1,20 @@
 #!/bin/sh
 # Installs the Debian packages the build, the service and the tests need,
 # only those missing; quiet when nothing is. Non-interactive and idempotent.
-#   scripts/install-deps.sh [run|test]
+#   scripts/install-deps.sh [run|test|bench]
 set -eu
 
 RUN_PKGS="build-essential cmake pkg-config libzmq3-dev libczmq-dev libcivetweb-dev
 libvips-dev libvips-tools libjansson-dev libsqlite3-dev libcmocka-dev curl"
-TEST_PKGS="python3 clang libclang-rt-14-dev docker-compose chromium
+TEST_PKGS="python3 python3-zmq clang libclang-rt-14-dev docker-compose chromium
 libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck"
+BENCH_PKGS="python3 python3-pil hyperfine wrk mate-backgrounds"
 
-want=$RUN_PKGS
-[ "${1:-run}" = test ] && want="$RUN_PKGS $TEST_PKGS"
+case "${1:-run}" in
+  test) want="$RUN_PKGS $TEST_PKGS" ;;
+  bench) want="$RUN_PKGS $BENCH_PKGS" ;;
+  *) want=$RUN_PKGS ;;
+esac
 
 missing=""
 for p in $want; do
@@ -21,7 +25,7 @@ for p in $want; do
   esac
 done
 # Node.js may come from Debian or elsewhere: only ask for it when absent.
-if [ "${1:-run}" = test ]; then
+if [ "${1:-run}" != run ]; then
   command -v node >/dev/null 2>&1 || missing="$missing nodejs"
   command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
