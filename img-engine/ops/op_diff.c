@@ -331,7 +331,7 @@ static int s_run(op_job_t *job)
 {
     VipsImage *ctx = vips_image_new();
     VipsObject *parent = VIPS_OBJECT(ctx);
-    VipsImage *rgb1, *rgb2, *g1, *g2, *mask;
+    VipsImage *rgb1 = NULL, *rgb2 = NULL, *g1 = NULL, *g2 = NULL, *mask = NULL;
     VipsImage *labels;
     s_box_t *boxes = NULL;
     int n_labels = 0, rc = -1;

@@ -1,8 +1,8 @@
 /* op_dither — Floyd-Steinberg error diffusion to `levels` values per channel.
  *
- * The input (first page; a corrupt or truncated file fails) is turned upright (EXIF orientation) and converted
- * to 8-bit sRGB, or 8-bit greyscale when it has one colour band. Alpha is
- * kept untouched; only the colour bands are dithered.
+ * The input (first page; a corrupt or truncated file fails) is turned upright (EXIF orientation)
+ * and converted to 8-bit sRGB, or 8-bit greyscale when it has one colour band. Alpha is kept
+ * untouched; only the colour bands are dithered.
  *
  * Each colour sample v (0..255, plus the error diffused to it) is quantised
  * to the nearest of `levels` evenly spaced values, round(i * 255 / (levels-1))
@@ -145,7 +145,7 @@ static int s_run(op_job_t *job)
 {
     VipsImage *ctx = vips_image_new();
     VipsObject *parent = VIPS_OBJECT(ctx);
-    VipsImage *in, *raw = NULL;
+    VipsImage *in = NULL, *raw = NULL;
     uint8_t *buf = NULL;
     size_t size = 0;
     int rc = -1;

@@ -21,10 +21,19 @@
 static const char *const s_modes[] = {"crash", "hang", "sleep", NULL};
 
 static const op_param_t s_params[] = {
-    {.name = "mode", .type = OP_PARAM_ENUM, .choices = s_modes, .has_default = true,
-     .def_choice = "sleep", .help = "how to misbehave"},
-    {.name = "ms", .type = OP_PARAM_INT, .min = 0, .max = 600000, .has_default = true,
-     .def = 1000, .help = "sleep time in milliseconds"},
+    {.name = "mode",
+     .type = OP_PARAM_ENUM,
+     .choices = s_modes,
+     .has_default = true,
+     .def_choice = "sleep",
+     .help = "how to misbehave"},
+    {.name = "ms",
+     .type = OP_PARAM_INT,
+     .min = 0,
+     .max = 600000,
+     .has_default = true,
+     .def = 1000,
+     .help = "sleep time in milliseconds"},
     {.name = NULL},
 };
 

@@ -97,8 +97,8 @@ static int s_run(op_job_t *job)
     if (s_box(job->params, job->cfg, &w, &h) != 0)
         return -1;
     VipsInteresting crop = s_interesting(op_param_str(job->params, "crop", "centre"));
-    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, w, h, VIPS_SIZE_BOTH,
-                          crop, &job->out) != 0)
+    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, w, h, VIPS_SIZE_BOTH, crop,
+                          &job->out) != 0)
         return -1;
     if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, w, h) != 0)
         return -1;

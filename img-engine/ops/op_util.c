@@ -10,12 +10,12 @@
 
 /* A job with a time limit, as the killer thread sees it. */
 typedef struct {
-    gint64 deadline_us;  /* g_get_monotonic_time() */
-    GPtrArray *watched;  /* VipsImage *, one reference each */
+    gint64 deadline_us; /* g_get_monotonic_time() */
+    GPtrArray *watched; /* VipsImage *, one reference each */
 } s_job_t;
 
-static GMutex s_lock;   /* guards s_jobs and every job's watched array */
-static GSList *s_jobs;  /* s_job_t *, the running jobs with a deadline */
+static GMutex s_lock;  /* guards s_jobs and every job's watched array */
+static GSList *s_jobs; /* s_job_t *, the running jobs with a deadline */
 static GOnce s_killer_once = G_ONCE_INIT;
 
 static _Thread_local const char *s_job_dir;
@@ -198,9 +198,9 @@ static VipsImage *s_open_shrunk(const char *path, const image_info_t *info, int 
         image = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                                          VIPS_FAIL_ON_ERROR, "shrink", factor, NULL);
     } else if (strncmp(info->loader, "webpload", 8) == 0) {
-        image = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                         VIPS_FAIL_ON_ERROR, "scale", 1.0 / fmax(1.0, shrink),
-                                         NULL);
+        image =
+            vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                     VIPS_FAIL_ON_ERROR, "scale", 1.0 / fmax(1.0, shrink), NULL);
     } else {
         return op_util_open(path);
     }
@@ -213,8 +213,7 @@ static VipsImage *s_open_shrunk(const char *path, const image_info_t *info, int 
 }
 
 int op_util_thumbnail(const char *path, const image_info_t *info, const img_config_t *cfg,
-                      int width, int height, VipsSize size, VipsInteresting crop,
-                      VipsImage **out)
+                      int width, int height, VipsSize size, VipsInteresting crop, VipsImage **out)
 {
     int tw = width, th = height;
     VipsImage *image = NULL;
@@ -229,8 +228,8 @@ int op_util_thumbnail(const char *path, const image_info_t *info, const img_conf
     VipsImage *in = s_open_shrunk(path, info, sw, sh, size);
     if (!in)
         return -1;
-    int rc = vips_thumbnail_image(in, &image, sw, "height", sh, "size", size, "no_rotate", TRUE,
-                                  NULL);
+    int rc =
+        vips_thumbnail_image(in, &image, sw, "height", sh, "size", size, "no_rotate", TRUE, NULL);
     g_object_unref(in);
     if (rc != 0)
         return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "resizing failed");

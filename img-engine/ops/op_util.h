@@ -7,8 +7,8 @@
  * killed image is computed, so every pipeline reading a watched image fails
  * within one strip. Inputs are opened watched (op_util_open,
  * op_util_thumbnail), which makes all the work on them interruptible, even
- * the copies to memory libvips makes inside one call. Failures are reported with op_util_vips_fail(),
- * which copies the libvips error text right away (the libvips buffer is
+ * the copies to memory libvips makes inside one call. Failures are reported with
+ * op_util_vips_fail(), which copies the libvips error text right away (the libvips buffer is
  * process-wide), cuts the job folder out of it and turns any failure past
  * the deadline into IMG_E_TIMEOUT.
  *
@@ -76,8 +76,7 @@ int op_util_upright(VipsImage **image);
  * when an attention/entropy crop would need more than max_pixels pixels in
  * memory. */
 int op_util_thumbnail(const char *path, const image_info_t *info, const img_config_t *cfg,
-                      int width, int height, VipsSize size, VipsInteresting crop,
-                      VipsImage **out);
+                      int width, int height, VipsSize size, VipsInteresting crop, VipsImage **out);
 
 /* After a failed libvips call: sets "<what>: <libvips message>" with code
  * (IMG_E_TIMEOUT instead when past the deadline), clears the libvips

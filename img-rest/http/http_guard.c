@@ -41,8 +41,10 @@ static int s_parse_keys(http_guard_t *self, const char *list)
         while (len && p[len - 1] == ' ')
             len--;
         if (len == 0 || len >= KEY_MAX || self->n_keys == MAX_KEYS) {
-            img_error_set(IMG_E_BAD_REQUEST, "api_keys: keys must be 1 to %d characters, at "
-                                             "most %d keys", KEY_MAX - 1, MAX_KEYS);
+            img_error_set(IMG_E_BAD_REQUEST,
+                          "api_keys: keys must be 1 to %d characters, at "
+                          "most %d keys",
+                          KEY_MAX - 1, MAX_KEYS);
             return -1;
         }
         memcpy(self->keys[self->n_keys], p, len);
@@ -172,6 +174,6 @@ int http_guard_check(http_guard_t *self, struct mg_connection *conn, const char 
     const char *auth = mg_get_header(conn, "Authorization");
     if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         key = auth + 7;
-    return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, path,
-                                   now_ms, retry_after_s);
+    return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, path, now_ms,
+                                   retry_after_s);
 }

@@ -13,7 +13,7 @@
 typedef int (*handler_fn)(const http_req_t *r);
 
 /* Splits "/a/b/c" into at most MAX_SEGMENTS segments; -1 if more, or a segment
- * is empty (e.g. "//" or a trailing "/"), or the path is too long. civetweb
+ * is empty (e.g. "//" or a trailing "/") or a dot segment, or the path is too long. civetweb
  * hands over the decoded path, so "/jobs/%00" arrives as "/jobs/": the empty
  * last segment makes it a 404, as an id position must. */
 static int s_split(const char *path, char buf[512], const char *seg[MAX_SEGMENTS])
@@ -31,7 +31,7 @@ static int s_split(const char *path, char buf[512], const char *seg[MAX_SEGMENTS
         char *slash = strchr(p, '/');
         if (slash)
             *slash++ = '\0';
-        if (!*seg[n])
+        if (!*seg[n] || strcmp(seg[n], ".") == 0 || strcmp(seg[n], "..") == 0)
             return -1;
         p = slash;
     }
@@ -123,7 +123,10 @@ int http_router_handle(struct mg_connection *conn, void *cbdata)
             snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
         status = http_reply_img_error(conn, headers);
     } else {
-        status = s_route(&r, ri->request_method, ri->local_uri);
+        /* the decoded path before civetweb removes dot segments: "/resize/..%2f"
+         * must be a 404 in an id position, not the page it would clean up to */
+        status = s_route(&r, ri->request_method, ri->local_uri_raw ? ri->local_uri_raw
+                                                                   : ri->local_uri);
     }
     metrics_count_request(app->metrics, status, s_seconds() - t0);
     return status;

@@ -393,12 +393,10 @@ class HostileRequests(ServiceTestCase):
         self.assertTrue(os.path.exists("/etc/passwd"))
         self.assertEqual(self.svc.get("/health")[0], 200)
 
-    @unittest.expectedFailure
     def test_encoded_dot_segment_or_nul_as_id(self):
-        """KNOWN BUG (http_router.c): civetweb decodes %2f and %00 before the
-        route is split, so /resize/..%2f becomes / (the docs page) and
-        /jobs/%00 becomes /jobs/ (the job list). No file is touched, but the
-        contract says an id position answers 404."""
+        """civetweb decodes %2f and %00 before routing: /resize/..%2f must not
+        turn into / (the docs page) nor /jobs/%00 into /jobs (the list); an
+        id position answers 404."""
         for raw in ("..%2f", "%2e%2e%2f", "%00"):
             for path in ["/jobs/" + raw, "/resize/" + raw, "/resize/status/" + raw]:
                 self.assertError(self.svc.get(path), 404, "not_found", path)

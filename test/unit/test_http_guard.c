@@ -41,8 +41,8 @@ static void test_open_paths(void **state)
 {
     (void)state;
     static const char *const open[] = {"/", "/openapi.json", "/static/app.js", "/health", "/ready"};
-    static const char *const closed[] = {"/resize", "/jobs", "/metrics", "/healthz", "/ready/x",
-                                         "/static", "//health", "/openapi.json.bak"};
+    static const char *const closed[] = {"/resize",  "/jobs",   "/metrics", "/healthz",
+                                         "/ready/x", "/static", "//health", "/openapi.json.bak"};
     http_guard_t *g = s_guard("secret", 1);
     int retry = 0;
     for (size_t i = 0; i < sizeof open / sizeof open[0]; i++) {
@@ -69,8 +69,15 @@ static void test_keys(void **state)
     assert_int_equal(s_check(g, "alpha-key-1", "c", "/resize", T0, &retry), 0);
     assert_int_equal(s_check(g, "beta", "c", "/jobs", T0, &retry), 0);
     /* Wrong keys of every length: shorter, longer, prefix, same length. */
-    static const char *const wrong[] = {"", "a", "alpha", "alpha-key-", "alpha-key-12",
-                                        "alpha-key-1 ", " beta", "betb", "BETA",
+    static const char *const wrong[] = {"",
+                                        "a",
+                                        "alpha",
+                                        "alpha-key-",
+                                        "alpha-key-12",
+                                        "alpha-key-1 ",
+                                        " beta",
+                                        "betb",
+                                        "BETA",
                                         "beta-and-a-much-longer-tail-than-any-key-we-know"};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++)
         assert_int_equal(s_check(g, wrong[i], "c", "/resize", T0, &retry), IMG_E_UNAUTHORIZED);
@@ -159,8 +166,8 @@ static void test_bucket_per_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_paths),      cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_bad_key_lists),   cmocka_unit_test(test_bucket_refills),
+        cmocka_unit_test(test_open_paths),         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_bad_key_lists),      cmocka_unit_test(test_bucket_refills),
         cmocka_unit_test(test_bucket_per_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
