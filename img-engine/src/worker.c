@@ -9,6 +9,7 @@
 #include "op_registry.h"
 #include "op_runner.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <vips/vips.h>
 
@@ -88,6 +89,9 @@ static void s_actor(zsock_t *pipe, void *args)
         }
         char *done = worker_run_job(cfg, text);
         zstr_free(&text);
+        /* give the pixels of a large job back to the system now, instead of
+         * keeping them in this thread's malloc arena until the next one */
+        malloc_trim(0);
         zstr_send(pipe, done ? done : "");
         free(done);
     }
