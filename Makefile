@@ -3,6 +3,8 @@
 #   make test  installs what is missing, builds, runs every test (CTest)
 # Other targets: build, asan, fuzz, lint, bench, clean.
 
+MAKEFLAGS += --no-print-directory
+
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CONFIG     ?= config/img.conf
