@@ -10,13 +10,10 @@ engine=$!
 "$build/img-rest/img-rest" -c "$config" &
 rest=$!
 
+# Ctrl-C reaches both programs too (same process group); a TERM sent to
+# this script alone is passed on. Either way both drain and exit.
 stop() {
-  trap - INT TERM
   kill -TERM "$rest" "$engine" 2>/dev/null || true
-  wait "$rest" 2>/dev/null || true
-  wait "$engine" 2>/dev/null || true
-  echo "stopped img-rest and img-engine"
-  exit 0
 }
 trap stop INT TERM
 
@@ -38,6 +35,8 @@ while [ $i -lt 50 ]; do
   sleep 0.2
   i=$((i + 1))
 done
-wait "$rest" || true
+# a trapped signal ends `wait` early: wait again until each has exited
+while kill -0 "$rest" 2>/dev/null; do wait "$rest" || true; done
 kill -TERM "$engine" 2>/dev/null || true
-wait "$engine" 2>/dev/null || true
+while kill -0 "$engine" 2>/dev/null; do wait "$engine" || true; done
+echo "img-rest and img-engine stopped"
