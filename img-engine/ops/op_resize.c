@@ -45,17 +45,7 @@ static const op_param_t s_params[] = {
      .def_choice = "inside",
      .help = "inside keeps the aspect ratio within the box, cover fills the box and crops, "
              "fill stretches to the box, outside keeps the aspect ratio around the box."},
-    {.name = "format",
-     .type = OP_PARAM_ENUM,
-     .choices = op_util_output_formats,
-     .has_default = true,
-     .def_choice = "same",
-     .help = "Output format; same keeps the input's format (heif is written as avif)."},
-    {.name = "quality",
-     .type = OP_PARAM_INT,
-     .min = 1,
-     .max = 100,
-     .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."},
+    OP_UTIL_OUTPUT_PARAMS,
     {.name = NULL},
 };
 
@@ -122,14 +112,9 @@ static int s_plan_job(const json_t *params, const image_info_t *in, const img_co
 
 static int s_check(json_t *params, const image_info_t *inputs, const img_config_t *cfg)
 {
-    static const char *const sides[] = {"width", "height"};
-    for (int i = 0; i < 2; i++) {
-        if (op_param_int(params, sides[i], 0) > cfg->max_output_dim) {
-            img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from 1 to %d", sides[i],
-                          cfg->max_output_dim);
-            return -1;
-        }
-    }
+    static const char *const sides[] = {"width", "height", NULL};
+    if (op_util_check_max_dim(params, sides, cfg) < 0)
+        return -1;
     if (!json_object_get(params, "width") && !json_object_get(params, "height")) {
         json_object_set_new(params, "width", json_integer(cfg->default_width));
         json_object_set_new(params, "height", json_integer(cfg->default_height));
@@ -143,14 +128,8 @@ static int s_run(op_job_t *job)
     s_plan_t plan;
     if (s_plan_job(job->params, &job->input_info[0], job->cfg, &plan) != 0)
         return -1;
-    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, plan.width, plan.height,
-                          plan.size, plan.crop, &job->out) != 0)
-        return -1;
-    if (plan.crop != VIPS_INTERESTING_NONE &&
-        op_util_exact_size(&job->out, plan.out_w, plan.out_h) != 0)
-        return -1;
-    op_util_set_output(job);
-    return 0;
+    return op_util_thumbnail_job(job, plan.width, plan.height, plan.size, plan.crop, plan.out_w,
+                                 plan.out_h);
 }
 
 const op_def_t op_resize = {

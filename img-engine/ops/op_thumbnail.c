@@ -43,17 +43,7 @@ static const op_param_t s_params[] = {
      .has_default = true,
      .def_choice = "centre",
      .help = "centre, attention or entropy give exactly the box; none fits inside it."},
-    {.name = "format",
-     .type = OP_PARAM_ENUM,
-     .choices = op_util_output_formats,
-     .has_default = true,
-     .def_choice = "same",
-     .help = "Output format; same keeps the input's format (heif is written as avif)."},
-    {.name = "quality",
-     .type = OP_PARAM_INT,
-     .min = 1,
-     .max = 100,
-     .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."},
+    OP_UTIL_OUTPUT_PARAMS,
     {.name = NULL},
 };
 
@@ -70,14 +60,9 @@ static VipsInteresting s_interesting(const char *crop)
 
 static int s_box(const json_t *params, const img_config_t *cfg, int *w, int *h)
 {
-    static const char *const names[] = {"size", "width", "height"};
-    for (int i = 0; i < 3; i++) {
-        if (op_param_int(params, names[i], 0) > cfg->max_output_dim) {
-            img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from 1 to %d", names[i],
-                          cfg->max_output_dim);
-            return -1;
-        }
-    }
+    static const char *const names[] = {"size", "width", "height", NULL};
+    if (op_util_check_max_dim(params, names, cfg) < 0)
+        return -1;
     int size = op_param_int(params, "size", 128);
     *w = op_param_int(params, "width", size);
     *h = op_param_int(params, "height", size);
@@ -97,13 +82,7 @@ static int s_run(op_job_t *job)
     if (s_box(job->params, job->cfg, &w, &h) != 0)
         return -1;
     VipsInteresting crop = s_interesting(op_param_str(job->params, "crop", "centre"));
-    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, w, h, VIPS_SIZE_BOTH, crop,
-                          &job->out) != 0)
-        return -1;
-    if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, w, h) != 0)
-        return -1;
-    op_util_set_output(job);
-    return 0;
+    return op_util_thumbnail_job(job, w, h, VIPS_SIZE_BOTH, crop, w, h);
 }
 
 const op_def_t op_thumbnail = {

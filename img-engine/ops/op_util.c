@@ -307,3 +307,28 @@ void op_util_oriented_size(const image_info_t *info, int *width, int *height)
     *width = swap ? info->height : info->width;
     *height = swap ? info->width : info->height;
 }
+
+int op_util_check_max_dim(const json_t *params, const char *const *names,
+                          const img_config_t *cfg)
+{
+    for (int i = 0; names[i]; i++) {
+        if (op_param_int(params, names[i], 0) > cfg->max_output_dim) {
+            img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from 1 to %d", names[i],
+                          cfg->max_output_dim);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size,
+                          VipsInteresting crop, int exact_w, int exact_h)
+{
+    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, width, height, size,
+                          crop, &job->out) != 0)
+        return -1;
+    if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, exact_w, exact_h) != 0)
+        return -1;
+    op_util_set_output(job);
+    return 0;
+}

@@ -87,9 +87,34 @@ int op_util_vips_fail(img_errcode_t code, const char *what);
  * NULL-terminated. */
 extern const char *const op_util_output_formats[];
 
+/* The `format` and `quality` parameters of the operations that write an
+ * image of the client's choice, for their op_param_t lists. */
+#define OP_UTIL_OUTPUT_PARAMS                                                                      \
+    {.name = "format",                                                                             \
+     .type = OP_PARAM_ENUM,                                                                        \
+     .choices = op_util_output_formats,                                                            \
+     .has_default = true,                                                                          \
+     .def_choice = "same",                                                                         \
+     .help = "Output format; same keeps the input's format (heif is written as avif)."},           \
+    {                                                                                              \
+        .name = "quality", .type = OP_PARAM_INT, .min = 1, .max = 100,                             \
+        .help = "Encoder quality for jpeg, webp and avif; the encoder's default when absent."      \
+    }
+
 /* job->out_format and job->quality from the validated "format" and
  * "quality" parameters ("same" and 0 when absent). */
 void op_util_set_output(op_job_t *job);
+
+/* -1 with IMG_E_INVALID_PARAMETER if one of the named integer parameters
+ * (NULL-terminated list) is larger than cfg->max_output_dim; else 0. */
+int op_util_check_max_dim(const json_t *params, const char *const *names,
+                          const img_config_t *cfg);
+
+/* The common end of resize and thumbnail: op_util_thumbnail of the input
+ * into width x height, made exactly that size unless crop is NONE, and the
+ * output format and quality from the parameters. 0 or -1 with img_error. */
+int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size,
+                          VipsInteresting crop, int exact_w, int exact_h);
 
 /* Makes *image exactly width x height, cropping or repeating edge pixels
  * around the centre (for the one-pixel rounding of a shrink); replaces
