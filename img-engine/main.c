@@ -5,6 +5,7 @@
 #include "img_error.h"
 #include "log.h"
 #include "supervisor.h"
+#include "vips_server.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -35,13 +36,8 @@ static int s_engine_main(void *arg)
 {
     const img_config_t *cfg = arg;
     zsys_handler_set(NULL);
-    if (VIPS_INIT("img-engine")) {
-        log_error("cannot initialise libvips: %s", vips_error_buffer());
-        return 1;
-    }
-    vips_cache_set_max(0);
-    vips_block_untrusted_set(TRUE);
-    s_engine = engine_new(cfg);
+    if (vips_server_init("img-engine") == 0)
+        s_engine = engine_new(cfg);
     if (!s_engine) {
         log_error("%s", img_error_message());
         return 1;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rest_app.h"
+#include "vips_server.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -95,12 +96,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     zsys_handler_set(NULL);
 
-    if (VIPS_INIT("img-rest")) {
-        log_error("cannot initialise libvips: %s", vips_error_buffer());
+    if (vips_server_init("img-rest") < 0) {
+        log_error("%s", img_error_message());
         return 1;
     }
-    vips_cache_set_max(0);
-    vips_block_untrusted_set(TRUE);
     mkdir(cfg.data_dir, 0750);
 
     rest_app_t app = {.cfg = &cfg, .started_ms = job_now_ms()};
