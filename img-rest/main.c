@@ -8,6 +8,7 @@
 #include "job.h"
 #include "job_events.h"
 #include "job_files.h"
+#include "job_orphans.h"
 #include "job_store.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,6 +113,9 @@ int main(int argc, char **argv)
     app.guard = http_guard_new(&cfg);
     if (!app.store || !app.events || !app.metrics || !app.guard)
         goto done;
+    int orphans = job_orphans_sweep(cfg.data_dir, app.store);
+    if (orphans > 0)
+        log_info("rest: removed %d job folder(s) left by an upload that never finished", orphans);
     deps.store = app.store;
     deps.events = app.events;
     app.dispatcher = dispatcher_new(&deps);

@@ -198,10 +198,12 @@ static int s_get_int(json_t *o, const char *key, int lo, int hi, int *dst)
 
 static int s_get_id(json_t *o, char dst[JOB_ID_LEN + 1])
 {
-    if (s_get_str(o, "id", dst, JOB_ID_LEN + 1) < 0 || !job_id_valid(dst)) {
+    json_t *v = json_object_get(o, "id");
+    if (!json_is_string(v) || !job_id_valid(json_string_value(v))) {
         img_error_set(IMG_E_BAD_REQUEST, "field 'id' must be a lowercase UUIDv4");
         return -1;
     }
+    memcpy(dst, json_string_value(v), JOB_ID_LEN + 1);
     return 0;
 }
 
@@ -251,12 +253,12 @@ static int s_get_done(json_t *o, msg_t *m)
         img_error_set(IMG_E_BAD_REQUEST, "field 'status' must be complete or failed");
         return -1;
     }
-    json_t *e = json_object_get(o, "error");
-    if (!json_is_object(e) || s_get_str(e, "code", m->error_code, sizeof m->error_code) < 0 ||
-        !s_name_ok(m->error_code, sizeof m->error_code)) {
+    json_t *code = json_object_get(json_object_get(o, "error"), "code");
+    if (!json_is_string(code) || !s_name_ok(json_string_value(code), sizeof m->error_code)) {
         img_error_set(IMG_E_BAD_REQUEST, "a failed 'done' needs an 'error' with a snake_case code");
         return -1;
     }
+    snprintf(m->error_code, sizeof m->error_code, "%s", json_string_value(code));
     json_t *msg = json_object_get(json_object_get(o, "error"), "message");
     if (json_is_string(msg))
         snprintf(m->error_message, sizeof m->error_message, "%s", json_string_value(msg));
@@ -321,7 +323,9 @@ int msg_decode(const void *data, size_t len, size_t max_len, msg_t *out)
     json_error_t jerr;
     json_t *o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(o)) {
-        img_error_set(IMG_E_BAD_REQUEST, "message is not a JSON object: %s", o ? "" : jerr.text);
+        /* jansson's own text may quote raw input bytes: give the position only */
+        img_error_set(IMG_E_BAD_REQUEST, "message is not a JSON object (line %d, column %d)",
+                      o ? 1 : jerr.line, o ? 1 : jerr.column);
         json_decref(o);
         return -1;
     }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CANCEL_QUEUE 64
@@ -40,6 +41,16 @@ struct dispatcher {
     /* counters */
     atomic_llong dispatched, completed, failed, requeued, dropped;
 };
+
+/* Liveness and scheduling use a monotonic clock (a wall-clock step must not
+ * make every worker look silent, or none); times stored with jobs (leases,
+ * timestamps) are wall-clock milliseconds, as they outlive the process. */
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- sending ---- */
 
@@ -93,8 +104,10 @@ static void s_dispatch(dispatcher_t *self, int64_t now)
             log_debug("dispatcher: job %s (%s) dispatch %d (attempt %d) to %s", job.id,
                       job.operation, job.dispatches, job.attempts, w->name);
         } else {
-            /* not delivered: hand it straight back, and stop trusting this worker's credit */
+            /* not delivered: hand it straight back, and take the worker's credit
+             * from its next heartbeat instead of from what we counted */
             w->credit = 0;
+            w->resync = true;
             job_store_requeue(self->deps.store, job.id, job.dispatches);
         }
         msg_clear(&m);
@@ -124,11 +137,15 @@ static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
     job_events_notify(self->deps.events);
 }
 
-static void s_on_heartbeat(dispatcher_t *self, worker_t *w, bool added, const msg_t *m,
+static void s_on_heartbeat(dispatcher_t *self, worker_t *w, const msg_t *m,
                            int64_t now)
 {
-    if (added)
-        w->credit = m->free_threads; /* we restarted, or missed its ready: resync */
+    /* new to us (we restarted), or a send to it failed: its own count wins
+     * (counting one job too many is harmless: the engine hands it back) */
+    if (w->resync) {
+        w->credit = m->free_threads;
+        w->resync = false;
+    }
     for (int i = 0; i < m->n_held; i++)
         if (job_store_renew(self->deps.store, m->held[i], w->name,
                             now + self->deps.cfg->lease_ms) == 0)
@@ -136,10 +153,22 @@ static void s_on_heartbeat(dispatcher_t *self, worker_t *w, bool added, const ms
                       m->held[i]);
 }
 
+static bool s_from_engine(msg_type_t type)
+{
+    return type == MSG_READY || type == MSG_HEARTBEAT || type == MSG_STARTED ||
+           type == MSG_DONE || type == MSG_BYE || type == MSG_RELEASE;
+}
+
 static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, int64_t now)
 {
     bool added = false;
-    worker_t *w = worker_table_touch(&self->table, identity, now, &added);
+    if (!s_from_engine(m->type)) {
+        log_warn("dispatcher: '%s' is not a message an engine sends; dropped (from %s)",
+                 msg_type_name(m->type), identity);
+        atomic_fetch_add(&self->dropped, 1);
+        return;
+    }
+    worker_t *w = worker_table_touch(&self->table, identity, s_mono_ms(), &added);
     if (!w) {
         log_warn("dispatcher: worker table full, ignoring %s", identity);
         return;
@@ -152,7 +181,7 @@ static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, i
         w->draining = false;
         break;
     case MSG_HEARTBEAT:
-        s_on_heartbeat(self, w, added, m, now);
+        s_on_heartbeat(self, w, m, now);
         break;
     case MSG_BYE:
         log_info("dispatcher: worker %s is draining", identity);
@@ -160,7 +189,7 @@ static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, i
         w->credit = 0;
         break;
     case MSG_STARTED:
-        if (job_store_mark_started(self->deps.store, m->id, m->attempt) < 0)
+        if (job_store_mark_started(self->deps.store, m->id, m->attempt, now) < 0)
             log_error("dispatcher: %s", img_error_message());
         log_debug("dispatcher: job %s dispatch %d started on %s", m->id, m->attempt, identity);
         break;
@@ -174,9 +203,7 @@ static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, i
         }
         break;
     default:
-        log_warn("dispatcher: unexpected '%s' message from %s dropped", msg_type_name(m->type),
-                 identity);
-        atomic_fetch_add(&self->dropped, 1);
+        break; /* s_from_engine() let only the types above through */
     }
 }
 
@@ -242,7 +269,7 @@ static void s_tick(dispatcher_t *self, int64_t now)
     for (int i = 0; i < self->table.count; i++)
         s_send(self, self->table.workers[i].name, &ping);
 
-    worker_table_expire(&self->table, now - 3LL * cfg->heartbeat_ms, s_worker_lost, self);
+    worker_table_expire(&self->table, s_mono_ms() - 3LL * cfg->heartbeat_ms, s_worker_lost, self);
     int changed = job_store_expire(self->deps.store, now, cfg->max_attempts);
     if (changed > 0) {
         atomic_fetch_add(&self->requeued, changed);
@@ -251,12 +278,12 @@ static void s_tick(dispatcher_t *self, int64_t now)
     if (cfg->retention_s > 0 && now >= self->next_purge_ms) {
         int64_t every = cfg->retention_s * 1000LL / 4;
         self->next_purge_ms = now + (every < 60000 ? (every < 1000 ? 1000 : every) : 60000);
+        /* wall clock: a step back delays one purge, nothing worse */
         int n = job_store_purge(self->deps.store, now - cfg->retention_s * 1000LL,
                                 self->deps.on_purged, self->deps.on_purged_arg);
         if (n > 0)
             log_info("dispatcher: retention removed %d finished job(s)", n);
     }
-    atomic_store(&self->workers, worker_table_active(&self->table));
 }
 
 static void s_send_cancels(dispatcher_t *self)
@@ -280,9 +307,9 @@ static void *s_run(void *arg)
 {
     dispatcher_t *self = arg;
     int hb = self->deps.cfg->heartbeat_ms;
-    int64_t next_tick = job_now_ms();
+    int64_t next_tick = s_mono_ms();
     while (!atomic_load(&self->stop)) {
-        int64_t now = job_now_ms();
+        int64_t now = s_mono_ms();
         zmq_pollitem_t items[2] = {{zsock_resolve(self->router), 0, ZMQ_POLLIN, 0},
                                    {NULL, self->wake_fd, ZMQ_POLLIN, 0}};
         long timeout = next_tick > now ? (long)(next_tick - now) : 0;
@@ -298,12 +325,12 @@ static void *s_run(void *arg)
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_receive(self);
-        now = job_now_ms();
+        now = s_mono_ms();
         if (now >= next_tick) {
-            s_tick(self, now);
+            s_tick(self, job_now_ms());
             next_tick = now + hb;
         }
-        s_dispatch(self, now);
+        s_dispatch(self, job_now_ms());
         atomic_store(&self->workers, worker_table_active(&self->table));
     }
     return NULL;

@@ -26,6 +26,7 @@ worker_t *worker_table_touch(worker_table_t *t, const char *name, int64_t now_ms
         w = &t->workers[t->count++];
         memset(w, 0, sizeof *w);
         snprintf(w->name, sizeof w->name, "%s", name);
+        w->resync = true; /* its credit is unknown until it says */
         *added = true;
     }
     w->last_seen_ms = now_ms;

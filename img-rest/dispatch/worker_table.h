@@ -17,8 +17,9 @@
 typedef struct {
     char name[MSG_WORKER_MAX];
     int credit;
-    int64_t last_seen_ms;
-    bool draining; /* said bye: gets no more jobs */
+    int64_t last_seen_ms; /* monotonic clock */
+    bool draining;        /* said bye: gets no more jobs */
+    bool resync;          /* take credit from the next heartbeat's `free` */
 } worker_t;
 
 typedef struct {

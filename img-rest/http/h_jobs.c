@@ -101,20 +101,29 @@ int h_status(const http_req_t *r)
     if (bad)
         return http_reply_img_error(r->conn, NULL);
 
-    int64_t deadline = job_now_ms() + wait_s * 1000;
+    /* at most half the HTTP threads wait at once, so waiting clients can
+     * never starve the others: past that, the answer comes at once */
+    bool waiting = wait_s > 0 && job_events_enter(r->app->events, r->app->cfg->http_threads / 2);
+    int64_t deadline = job_now_ms() + (waiting ? wait_s * 1000 : 0);
+    int rc;
     for (;;) {
         uint64_t seen = job_events_generation(r->app->events);
         job_t job = {0};
-        if (s_load(r, &job) < 0)
-            return http_reply_img_error(r->conn, NULL);
+        if (s_load(r, &job) < 0) {
+            rc = http_reply_img_error(r->conn, NULL);
+            break;
+        }
         if (s_finished(&job) || job_now_ms() >= deadline) {
-            int rc = s_reply_status(r, &job);
+            rc = s_reply_status(r, &job);
             job_clear(&job);
-            return rc;
+            break;
         }
         job_clear(&job);
         job_events_wait(r->app->events, seen, deadline);
     }
+    if (waiting)
+        job_events_leave(r->app->events);
+    return rc;
 }
 
 int h_job_get(const http_req_t *r)
@@ -127,6 +136,13 @@ int h_job_get(const http_req_t *r)
     return rc;
 }
 
+/* A finished job's result never changes: its id (and, for files, size) tags it. */
+static void s_etag(const job_t *job, char out[80])
+{
+    snprintf(out, 80, "\"%s-%lld\"", job->id,
+             (long long)json_integer_value(json_object_get(job->result, "bytes")));
+}
+
 static int s_reply_result_file(const http_req_t *r, const job_t *job)
 {
     const char *format = json_string_value(json_object_get(job->result, "format"));
@@ -135,8 +151,7 @@ static int s_reply_result_file(const http_req_t *r, const job_t *job)
     if (!f || job_files_dir(r->app->cfg->data_dir, job->id, dir, sizeof dir) < 0 ||
         op_result_path(dir, format, path, sizeof path) < 0)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "the job's result is unreadable", NULL);
-    snprintf(etag, sizeof etag, "\"%s-%lld\"", job->id,
-             (long long)json_integer_value(json_object_get(job->result, "bytes")));
+    s_etag(job, etag);
     return http_reply_file(r->conn, path, f->mime, etag, "Cache-Control: private, max-age=3600\r\n");
 }
 
@@ -155,7 +170,9 @@ int h_result(const http_req_t *r)
         rc = http_reply_json(r->conn, 202, body, "Retry-After: 1\r\n");
         json_decref(body);
     } else if (r->op->result_kind == OP_RESULT_JSON) {
-        rc = http_reply_json(r->conn, 200, job.result, NULL);
+        char etag[80];
+        s_etag(&job, etag);
+        rc = http_reply_json_etag(r->conn, job.result, etag);
     } else {
         rc = s_reply_result_file(r, &job);
     }
@@ -179,9 +196,9 @@ int h_job_delete(const http_req_t *r)
     return 204;
 }
 
-static int s_list_filter(const http_req_t *r, const json_t *q, job_filter_t *f)
+static int s_list_filter(const json_t *q, job_filter_t *f)
 {
-    long long limit, cursor;
+    long long limit, cursor = 0;
     f->status = json_string_value(json_object_get(q, "status"));
     f->operation = json_string_value(json_object_get(q, "operation"));
     if (f->status && job_status_parse(f->status) < 0) {
@@ -195,12 +212,8 @@ static int s_list_filter(const http_req_t *r, const json_t *q, job_filter_t *f)
     }
     if (s_int_param(q, "limit", 1, 100, 20, &limit) < 0)
         return -1;
-    if (s_int_param(q, "cursor", 1, INT64_MAX, 0, &cursor) < 0) {
-        img_error_set(IMG_E_INVALID_PARAMETER, "cursor must be a next_cursor value from a "
-                                               "previous page");
+    if (json_object_get(q, "cursor") && s_int_param(q, "cursor", 1, INT64_MAX, 0, &cursor) < 0)
         return -1;
-    }
-    (void)r;
     f->limit = (int)limit;
     f->before_seq = cursor;
     return 0;
@@ -214,7 +227,7 @@ int h_jobs_list(const http_req_t *r)
     size_t n = 0;
     int64_t next = 0;
     json_t *q = s_query(r, allowed);
-    if (!q || s_list_filter(r, q, &f) < 0 ||
+    if (!q || s_list_filter(q, &f) < 0 ||
         job_store_list(r->app->store, &f, &jobs, &n, &next) < 0) {
         json_decref(q);
         return http_reply_img_error(r->conn, NULL);

@@ -1,6 +1,7 @@
 #include "http_guard.h"
 
 #include "img_error.h"
+#include "str_list.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -33,23 +34,18 @@ struct http_guard {
 
 static int s_parse_keys(http_guard_t *self, const char *list)
 {
-    for (const char *p = list; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
+    str_list_t it;
+    const char *key;
+    size_t len;
+    str_list_begin(&it, list);
+    while (str_list_next(&it, &key, &len)) {
         if (len == 0 || len >= KEY_MAX || self->n_keys == MAX_KEYS) {
-            img_error_set(IMG_E_BAD_REQUEST,
-                          "api_keys: keys must be 1 to %d characters, at "
-                          "most %d keys",
-                          KEY_MAX - 1, MAX_KEYS);
+            img_error_set(IMG_E_BAD_REQUEST, "api_keys: keys must be 1 to %d characters, at "
+                                             "most %d keys", KEY_MAX - 1, MAX_KEYS);
             return -1;
         }
-        memcpy(self->keys[self->n_keys], p, len);
+        memcpy(self->keys[self->n_keys], key, len);
         self->keys[self->n_keys++][len] = '\0';
-        p = comma ? comma + 1 : NULL;
     }
     return 0;
 }

@@ -9,6 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static bool s_etag_matches(struct mg_connection *conn, const char *etag)
+{
+    const char *inm = mg_get_header(conn, "If-None-Match");
+    return etag && inm && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0);
+}
+
+static int s_not_modified(struct mg_connection *conn, const char *headers)
+{
+    mg_printf(conn, "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n%s\r\n", headers);
+    return 304;
+}
+
 static int s_send(struct mg_connection *conn, int status, const char *content_type,
                   const char *extra, const char *body, size_t len)
 {
@@ -22,9 +34,18 @@ static int s_send(struct mg_connection *conn, int status, const char *content_ty
               "%s\r\n",
               status, mg_get_response_code_text(conn, status), content_type, len,
               extra ? extra : "");
-    if (len)
+    if (len && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
         mg_write(conn, body, len);
     return status;
+}
+
+int http_reply_json_etag(struct mg_connection *conn, const json_t *body, const char *etag)
+{
+    char headers[160];
+    snprintf(headers, sizeof headers, "ETag: %s\r\n", etag);
+    if (s_etag_matches(conn, etag))
+        return s_not_modified(conn, headers);
+    return http_reply_json(conn, 200, body, headers);
 }
 
 int http_reply_text(struct mg_connection *conn, int status, const char *content_type,
@@ -75,11 +96,6 @@ int http_reply_method_not_allowed(struct mg_connection *conn, const char *allow)
     return http_reply_error(conn, IMG_E_METHOD_NOT_ALLOWED, message, headers);
 }
 
-static bool s_etag_matches(struct mg_connection *conn, const char *etag)
-{
-    const char *inm = mg_get_header(conn, "If-None-Match");
-    return etag && inm && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0);
-}
 
 int http_reply_file(struct mg_connection *conn, const char *path, const char *mime,
                     const char *etag, const char *extra_headers)
@@ -87,10 +103,8 @@ int http_reply_file(struct mg_connection *conn, const char *path, const char *mi
     char headers[512];
     snprintf(headers, sizeof headers, "%s%s%s%s", etag ? "ETag: " : "", etag ? etag : "",
              etag ? "\r\n" : "", extra_headers ? extra_headers : "");
-    if (s_etag_matches(conn, etag)) {
-        mg_printf(conn, "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n%s\r\n", headers);
-        return 304;
-    }
+    if (s_etag_matches(conn, etag))
+        return s_not_modified(conn, headers);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -15,6 +15,10 @@
 int http_reply_json(struct mg_connection *conn, int status, const json_t *body,
                     const char *extra_headers);
 
+/* 200 with body and an ETag, or 304 if If-None-Match has it (a finished
+ * job's JSON result, which never changes). */
+int http_reply_json_etag(struct mg_connection *conn, const json_t *body, const char *etag);
+
 /* Error with an explicit code and message. */
 int http_reply_error(struct mg_connection *conn, img_errcode_t code, const char *message,
                      const char *extra_headers);

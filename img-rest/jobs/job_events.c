@@ -10,6 +10,7 @@ struct job_events {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     uint64_t generation;
+    int waiting;
 };
 
 job_events_t *job_events_new(void)
@@ -62,4 +63,20 @@ uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)
     uint64_t g = self->generation;
     pthread_mutex_unlock(&self->lock);
     return g;
+}
+
+bool job_events_enter(job_events_t *self, int max)
+{
+    pthread_mutex_lock(&self->lock);
+    bool ok = self->waiting < max;
+    self->waiting += ok;
+    pthread_mutex_unlock(&self->lock);
+    return ok;
+}
+
+void job_events_leave(job_events_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    self->waiting--;
+    pthread_mutex_unlock(&self->lock);
 }

@@ -77,10 +77,10 @@ int job_store_finish(job_store_t *self, const char *id, int attempt, const json_
     return self->ops->finish(self, id, attempt, result, error_code, error_message, now);
 }
 
-int job_store_mark_started(job_store_t *self, const char *id, int dispatch)
+int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int64_t now)
 {
     assert(self && id);
-    return self->ops->mark_started(self, id, dispatch);
+    return self->ops->mark_started(self, id, dispatch, now);
 }
 
 int job_store_requeue(job_store_t *self, const char *id, int attempt)

@@ -56,8 +56,8 @@ int job_store_list(job_store_t *self, const job_filter_t *filter, job_t **jobs, 
 long job_store_count(job_store_t *self, job_status_t status);
 
 /* Claims the oldest queued job for worker until lease_until. 1 claimed (out
- * filled, status processing, attempts incremented, started_at set on first
- * claim), 0 none queued, -1 error. */
+ * filled, status processing, attempts and dispatch number incremented), 0
+ * none queued, -1 error. */
 int job_store_claim(job_store_t *self, const char *worker, int64_t lease_until, job_t *out);
 
 /* Extends the lease of job id if worker holds it. 1 renewed, 0 not held, -1 error. */
@@ -75,10 +75,11 @@ int job_store_finish(job_store_t *self, const char *id, int dispatch, const json
  * not charged; dispatch numbers never repeat. 1 requeued, 0 ignored, -1 error. */
 int job_store_requeue(job_store_t *self, const char *id, int dispatch);
 
-/* Records that dispatch `dispatch` of job id started on its worker: from
- * then on, losing it costs an attempt (a dispatch lost before it started
- * does not). 1 recorded, 0 ignored, -1 error. */
-int job_store_mark_started(job_store_t *self, const char *id, int dispatch);
+/* Records that dispatch `dispatch` of job id started on its worker at now
+ * (the job's started_at, if it had none): from then on, losing it costs an
+ * attempt (a dispatch lost before it started does not). 1 recorded, 0
+ * ignored, -1 error. */
+int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int64_t now);
 
 /* Ends now the leases of the processing jobs of worker (it left or died), so
  * that the next job_store_expire() requeues them, or fails those that have

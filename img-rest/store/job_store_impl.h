@@ -29,7 +29,7 @@ typedef struct {
     int (*finish)(job_store_t *self, const char *id, int attempt, const json_t *result,
                   const char *error_code, const char *error_message, int64_t now);
     int (*requeue)(job_store_t *self, const char *id, int attempt);
-    int (*mark_started)(job_store_t *self, const char *id, int dispatch);
+    int (*mark_started)(job_store_t *self, const char *id, int dispatch, int64_t now);
     int (*release_worker)(job_store_t *self, const char *worker);
     int (*expire)(job_store_t *self, int64_t now, int max_attempts);
     int (*delete_job)(job_store_t *self, const char *id);

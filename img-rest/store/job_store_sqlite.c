@@ -110,7 +110,7 @@ static const char *const s_sql[S_STMT_COUNT] = {
     [S_COUNT] = "SELECT count(*) FROM jobs WHERE status = ?1",
     [S_CLAIM] = "UPDATE jobs SET status = 'processing', attempts = attempts + 1,"
                 " dispatches = dispatches + 1,"
-                " started_at = coalesce(started_at, ?1), lease_owner = ?2, lease_expires = ?3"
+                " lease_owner = ?2, lease_expires = ?3"
                 " WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1)"
                 " RETURNING " S_COLS,
     [S_RENEW] = "UPDATE jobs SET lease_expires = ?3"
@@ -141,12 +141,14 @@ static const char *const s_sql[S_STMT_COUNT] = {
         "  ELSE printf('the job was attempted %d times and its worker was lost or timed out"
         " each time', attempts) END,"
         " finished_at = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN ?1 ELSE finished_at END,"
-        /* the lost holder stays named until the next claim, so that a late
-         * hand-back of that dispatch can still un-charge the attempt */
-        " lease_owner = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN NULL ELSE lease_owner END,"
+        /* the lost holder of a charged dispatch stays named until the next
+         * claim, so that a late hand-back of it can still un-charge it (once:
+         * an uncharged one is not named, so it is not un-charged twice) */
+        " lease_owner = CASE WHEN " S_CHARGED " AND attempts < ?2 THEN lease_owner ELSE NULL END,"
         " lease_expires = NULL"
         " WHERE status = 'processing' AND lease_expires < ?1",
-    [S_STARTED] = "UPDATE jobs SET started_dispatch = ?2"
+    /* started_at: when a worker first began the job (not when it was claimed) */
+    [S_STARTED] = "UPDATE jobs SET started_dispatch = ?2, started_at = coalesce(started_at, ?3)"
                   " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
     [S_DELETE] = "DELETE FROM jobs WHERE id = ?1",
     [S_PURGE] = "DELETE FROM jobs WHERE finished_at < ?1 AND status IN ('complete', 'failed')"
@@ -410,7 +412,6 @@ static int s_claim(job_store_t *base, const char *worker, int64_t lease_until, j
     s_store_t *s = (s_store_t *)base;
     sqlite3_stmt *st = s_begin(s, S_CLAIM);
     int rc = SQLITE_OK;
-    s_bind_int64(st, 1, job_now_ms(), &rc);
     s_bind_text(st, 2, worker, &rc);
     s_bind_int64(st, 3, lease_until, &rc);
     int claimed = s_step_one(s, st, rc, out, "claim");
@@ -462,13 +463,14 @@ static int s_requeue(job_store_t *base, const char *id, int attempt)
     return changed < 0 ? -1 : changed > 0;
 }
 
-static int s_mark_started(job_store_t *base, const char *id, int dispatch)
+static int s_mark_started(job_store_t *base, const char *id, int dispatch, int64_t now)
 {
     s_store_t *s = (s_store_t *)base;
     sqlite3_stmt *st = s_begin(s, S_STARTED);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, id, &rc);
     s_bind_int64(st, 2, dispatch, &rc);
+    s_bind_int64(st, 3, now, &rc);
     int changed = s_exec(s, st, rc, "mark started");
     s_end(s, st);
     return changed < 0 ? -1 : changed > 0;

@@ -19,7 +19,6 @@ typedef struct {
     upload_t *out;
     int input;     /* index of the input being written, or -1 */
     int fd;        /* its file, or -1 */
-    bool in_field; /* a form field's value is being gathered */
     char field[UPLOAD_MAX_FIELD_NAME + 1];
     char value[UPLOAD_MAX_FIELD_VALUE];
     size_t value_len;
@@ -87,7 +86,6 @@ static int s_field_begin(receiver_t *r, const char *name)
     }
     memcpy(r->field, name, n + 1);
     r->value_len = 0;
-    r->in_field = true;
     return 0;
 }
 
@@ -136,7 +134,6 @@ static int s_on_data(void *arg, const char *data, size_t len)
 
 static int s_field_end(receiver_t *r)
 {
-    r->in_field = false;
     json_t *v = memchr(r->value, '\0', r->value_len) ? NULL : json_stringn(r->value, r->value_len);
     if (!v) {
         img_error_set(IMG_E_INVALID_PARAMETER, "the value of parameter '%s' is not UTF-8 text",

@@ -325,6 +325,55 @@ class Deletion(ServiceTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.svc.data_dir, "jobs", burst.ids[1])))
 
 
+class Restart(ServiceTestCase):
+    CONFIG = FAST
+
+    def test_orphan_folder_of_an_unfinished_upload_is_swept(self):
+        """img-rest killed mid-upload leaves a folder no job owns: the next
+        start removes it, and leaves the folders of real jobs alone."""
+        burst = Burst(self, self.svc, 1)
+        burst.assert_all_complete()
+        orphan = os.path.join(self.svc.data_dir, "jobs", "0b8e5d7a-3c1f-4e2a-9d6b-5f4a3e2d1c0b")
+        os.makedirs(orphan)
+        with open(os.path.join(orphan, "in_file"), "wb") as f:
+            f.write(b"half an upload")
+        self.svc.kill_rest(signal.SIGKILL)
+        self.svc.start_rest()
+        self.assertFalse(os.path.exists(orphan))
+        self.assertTrue(os.path.isdir(os.path.join(self.svc.data_dir, "jobs", burst.ids[0])))
+        self.assertEqual(self.svc.wait_status("resize", burst.ids[0])["status"], "complete")
+
+
+class Waiters(ServiceTestCase):
+    """Waiting requests may hold at most half the HTTP threads."""
+    CONFIG = dict(FAST, http_threads=4, max_wait_s=5)
+    ENV = {"IMG_TEST_OPS": "1"}
+
+    def test_waiters_beyond_the_cap_answer_at_once(self):
+        import threading
+        st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
+                                        fields={"mode": "sleep", "ms": 4000})
+        self.assertEqual(st, 202)
+        path = "/test_fault/status/%s?wait=5" % body["id"]
+        times = []
+
+        def waiter():
+            t0 = time.monotonic()
+            self.svc.get_json(path)
+            times.append(time.monotonic() - t0)
+
+        threads = [threading.Thread(target=waiter) for _ in range(3)]
+        for t in threads:
+            t.start()
+            time.sleep(0.1)
+        for t in threads:
+            t.join()
+        times.sort()
+        self.assertLess(times[0], 1.0, "the third waiter was not answered at once: %r" % times)
+        self.assertGreater(times[1], 2.0, "the first two should have waited: %r" % times)
+        self.assertEqual(self.svc.get("/health")[0], 200)
+
+
 class Retention(ServiceTestCase):
     CONFIG = dict(FAST, retention_s=1)
 
@@ -381,6 +430,21 @@ class GracefulShutdown(ServiceTestCase):
         self.assertLess(time.monotonic() - t0, 10 + 5, "did not respect shutdown_grace_s")
         # handed back: queued again, for the next engine
         self.assertEqual(self.svc.get_json("/jobs/" + body["id"])[2]["status"], "queued")
+
+    def test_head_has_headers_and_no_body(self):
+        import socket
+        with socket.create_connection(("127.0.0.1", self.svc.http_port), timeout=10) as sock:
+            sock.sendall(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:  # the server closes the connection after the answer
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"Content-Length: ", head)
+        self.assertEqual(body, b"", "a HEAD answer carried a body")
 
     def test_sigterm_rest_exits_0(self):
         rest = self.svc.rest

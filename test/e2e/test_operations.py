@@ -238,6 +238,10 @@ class InfoTest(ServiceTestCase):
         code, headers, body = self.svc.get_json("/info/" + job["id"])
         self.assertEqual(code, 200)
         self.assertTrue(headers.get("Content-Type", "").startswith("application/json"))
+        # like image results, the JSON result has an ETag and revalidates
+        etag = headers.get("ETag")
+        self.assertTrue(etag and etag.startswith('"'), headers)
+        self.assertEqual(self.svc.get("/info/" + job["id"], headers={"If-None-Match": etag})[0], 304)
         self.assertLessEqual(self.KEYS, set(body), body)
         for k in self.KEYS:
             self.assertEqual(st["result"][k], body[k], k)

@@ -2,9 +2,9 @@
  *
  * Any input is decoded; what decodes must encode, decode again and encode to
  * the very same text (a decoded message is always valid, and encoding loses
- * nothing). A refused message must leave an error set. (Its text is not
- * required to be UTF-8: msg_decode quotes jansson's error, which cites raw
- * input bytes; the dispatcher only logs it.)
+ * nothing). A refused message must leave an error set, in valid UTF-8 (it
+ * goes to logs; msg_decode gives jansson's error position, never its text,
+ * which quotes raw input bytes).
  */
 #include "img_error.h"
 #include "msg.h"
@@ -23,6 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (msg_decode(data, size, MAX_LEN, &m) < 0) {
         if (img_error_code() == IMG_E_NONE || m.params || m.result || m.held)
             __builtin_trap(); /* no reason given, or out not left empty */
+        json_t *reason = json_string(img_error_message());
+        if (!reason)
+            __builtin_trap(); /* not UTF-8 */
+        json_decref(reason);
         return 0;
     }
     size_t len1, len2;

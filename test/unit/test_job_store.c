@@ -73,7 +73,13 @@ static void s_insert(job_store_t *store, const char *op, int64_t created_at,
 static void s_claim_ok(job_store_t *store, const char *worker, int64_t lease, job_t *out)
 {
     assert_int_equal(job_store_claim(store, worker, lease, out), 1);
-    assert_int_equal(job_store_mark_started(store, out->id, out->dispatches), 1);
+    if (out->dispatches == 1)
+        assert_int_equal(out->started_at, 0); /* claimed is not started */
+    char id[JOB_ID_LEN + 1];
+    memcpy(id, out->id, sizeof id);
+    assert_int_equal(job_store_mark_started(store, id, out->dispatches, job_now_ms()), 1);
+    job_clear(out);
+    assert_int_equal(job_store_get(store, id, out), 0);
 }
 
 static job_status_t s_status_of(job_store_t *store, const char *id)
@@ -402,6 +408,8 @@ static void test_unstarted_loss_not_charged(void **state)
         assert_int_equal(job.dispatches, i);
         job_clear(&job);
         assert_int_equal(job_store_expire(f->store, 2000, 2), 1);
+        /* a late hand-back of that uncharged dispatch un-charges nothing */
+        assert_int_equal(job_store_requeue(f->store, id, i), 0);
     }
     assert_int_equal(job_store_get(f->store, id, &job), 0);
     assert_int_equal(job.status, JOB_QUEUED);
@@ -410,8 +418,8 @@ static void test_unstarted_loss_not_charged(void **state)
     /* a started dispatch of an earlier number is not this one */
     assert_int_equal(job_store_claim(f->store, "w1", 1000, &job), 1);
     job_clear(&job);
-    assert_int_equal(job_store_mark_started(f->store, id, 5), 0);
-    assert_int_equal(job_store_mark_started(f->store, id, 6), 1);
+    assert_int_equal(job_store_mark_started(f->store, id, 5, 7), 0);
+    assert_int_equal(job_store_mark_started(f->store, id, 6, 7), 1);
     assert_int_equal(job_store_expire(f->store, 2000, 1), 1);
     assert_int_equal(s_status_of(f->store, id), JOB_FAILED);
 }
