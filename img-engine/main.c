@@ -48,15 +48,17 @@ static int s_engine_main(void *arg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int rc = engine_run(s_engine);
+    bool config_error = rc < 0 && img_error_code() == IMG_E_BAD_REQUEST;
     if (rc < 0)
         log_error("engine: %s", img_error_message());
     bool busy = engine_busy(s_engine);
     engine_destroy(&s_engine); /* flushes the last messages (linger) */
     log_info("engine: stopped");
-    if (busy)
-        _exit(rc < 0 ? 1 : 0); /* threads still inside libvips: do not wait for them */
+    if (busy) /* threads still inside libvips: do not wait for them */
+        _exit(config_error ? EXIT_CONFIG : rc < 0 ? 1 : 0);
     vips_shutdown();
-    return rc < 0 ? 1 : 0;
+    /* a configuration error will not go away by restarting: tell the supervisor */
+    return config_error ? EXIT_CONFIG : rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -105,6 +105,21 @@ bad:
 
 /* ---- encode ---- */
 
+/* A JSON string of text; bytes of a broken UTF-8 sequence (a message cut
+ * mid-character) become '?', so that the message is never lost. */
+static json_t *s_text(const char *text)
+{
+    json_t *j = json_string(text);
+    if (j)
+        return j;
+    char copy[sizeof ((msg_t *)0)->error_message];
+    size_t n = 0;
+    for (const char *p = text; *p && n + 1 < sizeof copy; p++)
+        copy[n++] = (unsigned char)*p >= 0x80 ? '?' : *p;
+    copy[n] = '\0';
+    return json_string(copy);
+}
+
 char *msg_encode(const msg_t *m, size_t *len)
 {
     if (s_check(m) < 0) {
@@ -142,8 +157,8 @@ char *msg_encode(const msg_t *m, size_t *len)
         if (m->ok)
             json_object_set(o, "result", m->result);
         else
-            json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", m->error_code,
-                                                      "message", m->error_message));
+            json_object_set_new(o, "error", json_pack("{s:s, s:o}", "code", m->error_code,
+                                                      "message", s_text(m->error_message)));
         break;
     case MSG_JOB:
         json_object_set_new(o, "id", json_string(m->id));

@@ -119,6 +119,12 @@ static int s_load_rgb(VipsObject *parent, const char *path, VipsImage **out)
             return s_vips_failed("flatten");
         *out = f[0];
     }
+    if ((*out)->Bands > 3) { /* extra samples (e.g. a TIFF's): not colour */
+        VipsImage **x = (VipsImage **)vips_object_local_array(parent, 1);
+        if (vips_extract_band(*out, &x[0], 0, "n", 3, NULL))
+            return s_vips_failed("extract");
+        *out = x[0];
+    }
     return 0;
 }
 

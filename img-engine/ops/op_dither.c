@@ -70,6 +70,16 @@ static int s_load_8bit(VipsObject *parent, const char *path, VipsImage **out)
     if (vips_cast_uchar(t[2], &t[3], NULL))
         return s_vips_failed("cast");
     *out = t[3];
+    /* keep the colour bands and the alpha only (a TIFF may carry extra samples) */
+    int want = (colour < 3 ? 1 : 3), alpha = vips_image_hasalpha(*out);
+    if ((*out)->Bands > want + alpha) {
+        VipsImage **x = (VipsImage **)vips_object_local_array(parent, 3);
+        if (vips_extract_band(*out, &x[0], 0, "n", want, NULL) ||
+            (alpha && (vips_extract_band(*out, &x[1], (*out)->Bands - 1, NULL) ||
+                       vips_bandjoin2(x[0], x[1], &x[2], NULL))))
+            return s_vips_failed("extract");
+        *out = alpha ? x[2] : x[0];
+    }
     return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "op_params.h"
 #include "op_util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -56,9 +57,11 @@ typedef struct {
     VipsInteresting crop;
 } s_plan_t;
 
+/* A computed side, at least 1 and at most INT_MAX (a thin input scaled by
+ * one side can overflow int; the size checks then refuse it). */
 static int s_round(double v)
 {
-    return v < 1.0 ? 1 : (int)lround(v);
+    return v < 1.0 ? 1 : v >= (double)INT_MAX ? INT_MAX : (int)lround(v);
 }
 
 /* The plan for box w x h (0 = not given) on an oriented iw x ih input. */
@@ -107,7 +110,7 @@ static int s_plan_job(const json_t *params, const image_info_t *in, const img_co
                       plan->out_w, plan->out_h, cfg->max_output_dim);
         return -1;
     }
-    return 0;
+    return op_util_check_max_pixels(plan->out_w, plan->out_h, cfg);
 }
 
 static int s_check(json_t *params, const image_info_t *inputs, const img_config_t *cfg)

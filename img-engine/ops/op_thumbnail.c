@@ -66,7 +66,7 @@ static int s_box(const json_t *params, const img_config_t *cfg, int *w, int *h)
     int size = op_param_int(params, "size", 128);
     *w = op_param_int(params, "width", size);
     *h = op_param_int(params, "height", size);
-    return 0;
+    return op_util_check_max_pixels(*w, *h, cfg);
 }
 
 static int s_check(json_t *params, const image_info_t *inputs, const img_config_t *cfg)

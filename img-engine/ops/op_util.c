@@ -1,5 +1,7 @@
 #include "op_util.h"
 
+#include "job_id.h"
+
 #include "op_params.h"
 
 #include <math.h>
@@ -233,8 +235,12 @@ int op_util_thumbnail(const char *path, const image_info_t *info, const img_conf
     g_object_unref(in);
     if (rc != 0)
         return op_util_vips_fail(IMG_E_PROCESSING_FAILED, "resizing failed");
-    if (op_util_upright(&image) != 0 ||
-        (crop != VIPS_INTERESTING_NONE && s_crop(&image, width, height, crop) != 0)) {
+    /* crop first, in the stored orientation, then rotate: rotating needs the
+     * image in memory, and a thin input scaled to cover a box can be huge
+     * before its crop (every crop is the same pixels either way round) */
+    if ((crop != VIPS_INTERESTING_NONE &&
+         s_crop(&image, swap ? height : width, swap ? width : height, crop) != 0) ||
+        op_util_upright(&image) != 0) {
         g_object_unref(image);
         return -1;
     }
@@ -242,20 +248,24 @@ int op_util_thumbnail(const char *path, const image_info_t *info, const img_conf
     return 0;
 }
 
-/* text on one line, without "<job_dir>/", into out. */
+/* text on one line, into out, without "<data_dir>/jobs/<any id>/" (libvips'
+ * error buffer is process-wide: a message may name another job's file),
+ * and in ASCII (a cut multi-byte character would make the JSON invalid). */
 static void s_clean(const char *text, char *out, size_t size)
 {
-    size_t dlen = s_job_dir ? strlen(s_job_dir) : 0;
+    /* the job folder is <data_dir>/jobs/<36-character id>: strip its parent
+     * "<data_dir>/jobs/" followed by any 36 characters and a '/' */
+    size_t plen = s_job_dir && strlen(s_job_dir) > JOB_ID_LEN ? strlen(s_job_dir) - JOB_ID_LEN : 0;
     size_t n = 0;
     for (const char *p = text; *p && n + 1 < size;) {
-        if (dlen && strncmp(p, s_job_dir, dlen) == 0) {
-            p += dlen;
+        if (plen && strncmp(p, s_job_dir, plen) == 0 && strnlen(p + plen, JOB_ID_LEN) == JOB_ID_LEN) {
+            p += plen + JOB_ID_LEN;
             if (*p == '/')
                 p++;
             continue;
         }
-        out[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
-        p++;
+        unsigned char c = (unsigned char)*p++;
+        out[n++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c >= 0x80 ? '?' : (char)c;
     }
     while (n && out[n - 1] == ' ')
         n--;
@@ -330,5 +340,17 @@ int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size,
     if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, exact_w, exact_h) != 0)
         return -1;
     op_util_set_output(job);
+    return 0;
+}
+
+int op_util_check_max_pixels(int width, int height, const img_config_t *cfg)
+{
+    long long pixels = (long long)width * height;
+    if (pixels > cfg->max_pixels) {
+        img_error_set(IMG_E_INVALID_PARAMETER,
+                      "the result would be %dx%d = %lld pixels, more than the %lld allowed",
+                      width, height, pixels, cfg->max_pixels);
+        return -1;
+    }
     return 0;
 }

@@ -76,6 +76,19 @@ static void s_on_fatal(int sig)
 {
     int saved = errno;
     bool have_culprit = s_current.id[0] != '\0';
+    /* pixels are decoded and encoded on libvips' own threads, which run no
+     * job of their own: with a single job running, it is the culprit; with
+     * several, the crash cannot be pinned and every one is charged */
+    int busy = 0, last = -1;
+    for (int i = 0; !have_culprit && i < s_n_slots; i++)
+        if (s_slots[i].id[0]) {
+            busy++;
+            last = i;
+        }
+    if (!have_culprit && busy == 1) {
+        s_current = s_slots[last];
+        have_culprit = true;
+    }
     if (have_culprit)
         s_write_line('C', &s_current);
     for (int i = 0; have_culprit && i < s_n_slots; i++)

@@ -5,7 +5,9 @@
  * fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) are caught on the
  * thread that faulted: the handler writes the ids of every job the engine
  * holds, marking the one that thread was running as the culprit, then lets
- * the signal kill the process. The supervisor reads the pipe and forks the
+ * the signal kill the process. (A crash on one of libvips' own threads,
+ * which run no job, is pinned on the job only when a single one runs; with
+ * several running, each is charged.) The supervisor reads the pipe and forks the
  * next engine, which hands the innocent jobs back (`release`: not charged)
  * as soon as it connects; the culprit's lease lapses and it is charged an
  * attempt, so a job that always crashes ends failed after max_attempts

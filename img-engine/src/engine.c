@@ -147,7 +147,8 @@ static int s_connect(engine_t *self)
     zsock_set_reconnect_ivl(self->dealer, 200);
     zsock_set_reconnect_ivl_max(self->dealer, 2000);
     if (zsock_connect(self->dealer, "%s", self->cfg->broker_connect) < 0) {
-        img_error_set(IMG_E_INTERNAL, "cannot connect to %s", self->cfg->broker_connect);
+        img_error_set(IMG_E_BAD_REQUEST, "broker_connect: cannot connect to %s",
+                      self->cfg->broker_connect);
         return -1;
     }
     zpoller_add(self->poller, self->dealer);

@@ -50,7 +50,11 @@ int supervisor_run(int (*child_main)(void *arg), void *arg)
     if (crash_report_open() < 0)
         log_warn("supervisor: no crash report pipe; crashes charge every running job");
     for (;;) {
+        if (s_stop_signal) /* a stop during the pause before a restart */
+            return 0;
         s_child = s_spawn(child_main, arg);
+        if (s_child > 0 && s_stop_signal) /* a stop between fork and here */
+            kill(s_child, s_stop_signal);
         if (s_child < 0) {
             log_error("supervisor: fork failed: %s", strerror(errno));
             return 1;

@@ -107,6 +107,12 @@ static void test_done_roundtrip(void **state)
     assert_string_equal(out.error_message, "the job took longer than 60 s");
     assert_null(out.result);
     msg_clear(&out);
+
+    /* a message cut in the middle of a UTF-8 character still goes out */
+    strcpy(in.error_message, "caf\xc3"); /* "café" cut after the first byte of é */
+    s_roundtrip(&in, &out);
+    assert_string_equal(out.error_message, "caf?");
+    msg_clear(&out);
 }
 
 static void test_bad_messages_refused(void **state)
