@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
+#include <sys/resource.h>
+
 #include <cmocka.h>
 
 typedef struct {
@@ -390,6 +392,25 @@ static void test_resize_exif_orientation(void **state)
     json_decref(r);
 }
 
+/* A 4000x2 input rotated by EXIF and cropped to cover a big box: scaled
+ * to cover it, it would be 8,000,000 pixels wide; it is cropped before it
+ * is rotated, so the job stays small and quick. */
+static void test_thin_rotated_input_cover_crop(void **state)
+{
+    s_fixture_t *f = *state;
+    VipsImage *g = s_gradient(4000, 2, false, false), *o;
+    assert_int_equal(vips_copy(g, &o, NULL), 0);
+    g_object_unref(g);
+    vips_image_set_int(o, VIPS_META_ORIENTATION, 3);
+    s_save(o, "jpeg", f->in);
+    s_expect_size(f, "thumbnail", "size=2000", 2000, 2000);
+    s_expect_size(f, "resize", "width=1000&height=1000&fit=cover", 1000, 1000);
+    /* rotating the covering image first took 10 GB; cropping first, a few MB */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    assert_true(ru.ru_maxrss < 1024L * 1024L); /* KiB: under 1 GiB */
+}
+
 /* ---- thumbnail ---- */
 
 static void test_thumbnail_crops(void **state)
@@ -639,6 +660,7 @@ int main(int argc, char **argv)
         T(test_resize_fits_landscape),
         T(test_resize_fits_portrait),
         T(test_resize_exif_orientation),
+        T(test_thin_rotated_input_cover_crop),
         T(test_thumbnail_crops),
         T(test_format_conversions),
         T(test_avif_output),
