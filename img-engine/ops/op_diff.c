@@ -66,20 +66,13 @@ static const op_param_t s_params[] = {
     {.name = NULL},
 };
 
-static void s_oriented_size(const image_info_t *info, int *w, int *h)
-{
-    bool swap = info->orientation >= 5 && info->orientation <= 8;
-    *w = swap ? info->height : info->width;
-    *h = swap ? info->width : info->height;
-}
-
 static int s_check(json_t *params, const image_info_t *inputs, const img_config_t *cfg)
 {
     (void)params;
     (void)cfg;
     int w1, h1, w2, h2;
-    s_oriented_size(&inputs[0], &w1, &h1);
-    s_oriented_size(&inputs[1], &w2, &h2);
+    op_util_oriented_size(&inputs[0], &w1, &h1);
+    op_util_oriented_size(&inputs[1], &w2, &h2);
     if (w1 != w2 || h1 != h2) {
         img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d", w1, h1, w2,
                       h2);

@@ -149,8 +149,9 @@ done:
 static bool s_private_field(const char *name)
 {
     static const char *const prefixes[] = {
-        "exif-",        "xmp-data",    "iptc-data",         "ipct-data",           "photoshop-data",
-        "png-comment-", "gif-comment", "image-description", VIPS_META_ORIENTATION, NULL,
+        "exif-",        "xmp-data",    "iptc-data",         "photoshop-data",
+        "png-comment-", "gif-comment", "image-description", VIPS_META_ORIENTATION,
+        NULL,
     };
     for (const char *const *p = prefixes; *p; p++)
         if (strncmp(name, *p, strlen(*p)) == 0)
