@@ -28,7 +28,8 @@ static void s_on_signal(int sig)
 
 static void s_usage(FILE *out)
 {
-    config_print_help(out, "img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]");
+    config_print_help(
+        out, "img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]");
 }
 
 /* The engine itself, in the supervised child. */
@@ -65,21 +66,30 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     int supervised = 1;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"no-supervisor", no_argument, NULL, 'n'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"curve-keypair", no_argument, NULL, 'K'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"no-supervisor", no_argument, NULL, 'n'},
+        {"version", no_argument, NULL, 'V'},      {"curve-keypair", no_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'n': supervised = 0; break;
-        case 'V': puts("img-engine 0.1.0"); return 0;
-        case 'K': return curve_print_keypair("curve_client") == 0 ? 0 : 1;
-        case 'h': s_usage(stdout); return 0;
-        default: s_usage(stderr); return EXIT_CONFIG;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'n':
+            supervised = 0;
+            break;
+        case 'V':
+            puts("img-engine 0.1.0");
+            return 0;
+        case 'K':
+            return curve_print_keypair("curve_client") == 0 ? 0 : 1;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return EXIT_CONFIG;
         }
     }
     static img_config_t cfg;

@@ -47,11 +47,20 @@ static int s_parse_args(int argc, char **argv, const char **config_path)
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': *config_path = optarg; break;
-        case 'V': puts("img-rest 0.1.0"); return 0;
-        case 'K': return curve_print_keypair("curve_server") == 0 ? 0 : 1;
-        case 'h': s_usage(stdout); return 0;
-        default: s_usage(stderr); return EXIT_CONFIG;
+        case 'c':
+            *config_path = optarg;
+            break;
+        case 'V':
+            puts("img-rest 0.1.0");
+            return 0;
+        case 'K':
+            return curve_print_keypair("curve_server") == 0 ? 0 : 1;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return EXIT_CONFIG;
         }
     }
     return -1; /* go on */

@@ -6,7 +6,7 @@ set -eu
 
 RUN_PKGS="build-essential cmake pkg-config libzmq3-dev libczmq-dev libcivetweb-dev
 libvips-dev libvips-tools libjansson-dev libsqlite3-dev libcmocka-dev curl"
-TEST_PKGS="python3 python3-zmq clang libclang-rt-14-dev docker-compose chromium
+TEST_PKGS="python3 python3-zmq clang clang-format libclang-rt-14-dev docker-compose chromium git
 libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck"
 BENCH_PKGS="python3 python3-pil hyperfine wrk mate-backgrounds"
 

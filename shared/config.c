@@ -22,21 +22,35 @@ typedef struct {
     const char *help;
 } key_t_;
 
-#define STR(k, d, h) {#k, T_STR, offsetof(img_config_t, k), sizeof(((img_config_t *)0)->k), 0, 0, d, h}
-#define INT(k, lo, hi, d, h) {#k, T_INT, offsetof(img_config_t, k), sizeof(int), lo, hi, d, h}
-#define LL(k, lo, hi, d, h) {#k, T_LL, offsetof(img_config_t, k), sizeof(long long), lo, hi, d, h}
+#define STR(k, d, h)                                                                               \
+    {                                                                                              \
+#k, T_STR, offsetof(img_config_t, k), sizeof(((img_config_t *)0)->k), 0, 0, d, h           \
+    }
+#define INT(k, lo, hi, d, h)                                                                       \
+    {                                                                                              \
+#k, T_INT, offsetof(img_config_t, k), sizeof(int), lo, hi, d, h                            \
+    }
+#define LL(k, lo, hi, d, h)                                                                        \
+    {                                                                                              \
+#k, T_LL, offsetof(img_config_t, k), sizeof(long long), lo, hi, d, h                       \
+    }
 
 static const key_t_ s_keys[] = {
-    STR(data_dir, "./data", "shared volume: job folders (inputs, results) and the default job store"),
+    STR(data_dir, "./data",
+        "shared volume: job folders (inputs, results) and the default job store"),
     STR(log_level, "info", "debug, info, warn or error"),
     STR(broker_bind, "tcp://127.0.0.1:5555", "ZeroMQ endpoint img-rest binds for workers"),
     STR(broker_connect, "tcp://127.0.0.1:5555", "ZeroMQ endpoint img-engine connects to"),
-    INT(heartbeat_ms, 50, 60000, "1000", "heartbeat interval both ways; a peer silent for 3 intervals is gone"),
+    INT(heartbeat_ms, 50, 60000, "1000",
+        "heartbeat interval both ways; a peer silent for 3 intervals is gone"),
     INT(max_message_bytes, 1024, 16777216, "65536", "largest ZeroMQ message accepted"),
-    LL(max_pixels, 1, 10000000000LL, "100000000", "largest input, width x height x pages (422 image_too_large)"),
+    LL(max_pixels, 1, 10000000000LL, "100000000",
+       "largest input, width x height x pages (422 image_too_large)"),
     INT(max_frames, 1, 100000, "256", "most pages/frames in an input"),
-    STR(allowed_formats, "jpeg,png,webp,gif,tiff,heif,avif", "input formats accepted (415 otherwise)"),
-    INT(job_timeout_s, 1, 86400, "60", "time limit of one job attempt; the work is stopped past it"),
+    STR(allowed_formats, "jpeg,png,webp,gif,tiff,heif,avif",
+        "input formats accepted (415 otherwise)"),
+    INT(job_timeout_s, 1, 86400, "60",
+        "time limit of one job attempt; the work is stopped past it"),
     STR(curve_server_public, "", "CURVE: the broker's public key (Z85); empty = no encryption"),
     STR(curve_server_secret, "", "CURVE: the broker's secret key (img-rest)"),
     STR(curve_client_public, "", "CURVE: this worker's public key (img-engine)"),
@@ -49,12 +63,15 @@ static const key_t_ s_keys[] = {
     LL(max_upload_bytes, 1, 1LL << 40, "52428800", "largest upload body (413 payload_too_large)"),
     INT(max_output_dim, 1, 100000, "16384", "largest width/height a job may ask for"),
     INT(default_width, 1, 100000, "100", "resize box width when neither width nor height is given"),
-    INT(default_height, 1, 100000, "100", "resize box height when neither width nor height is given"),
-    INT(lease_ms, 100, 86400000, "15000", "a dispatched job returns to the queue if not renewed for this long"),
+    INT(default_height, 1, 100000, "100",
+        "resize box height when neither width nor height is given"),
+    INT(lease_ms, 100, 86400000, "15000",
+        "a dispatched job returns to the queue if not renewed for this long"),
     INT(max_attempts, 1, 100, "3", "attempts before a job fails"),
     INT(max_queued, 1, 10000000, "1000", "queued jobs before POST answers 503 queue_full"),
     INT(max_wait_s, 0, 3600, "30", "largest ?wait=N on status routes"),
-    INT(retention_s, 0, 315360000, "86400", "finished jobs and files are removed after this; 0 = keep"),
+    INT(retention_s, 0, 315360000, "86400",
+        "finished jobs and files are removed after this; 0 = keep"),
     STR(docs_dir, "./docs", "folder with openapi.json and the docs page assets"),
     STR(api_keys, "", "comma-separated API keys; empty = no authentication"),
     INT(rate_limit_per_min, 0, 1000000, "0", "requests per minute per key (or address); 0 = off"),
@@ -102,8 +119,9 @@ int config_set(img_config_t *cfg, const char *key, const char *value)
     }
     long long v;
     if (s_parse_ll(value, &v) < 0 || v < k->min || v > k->max) {
-        img_error_set(IMG_E_BAD_REQUEST, "setting '%s' must be a whole number from %lld to %lld, not '%s'",
-                      key, k->min, k->max, value);
+        img_error_set(IMG_E_BAD_REQUEST,
+                      "setting '%s' must be a whole number from %lld to %lld, not '%s'", key,
+                      k->min, k->max, value);
         return -1;
     }
     if (k->type == T_INT)
@@ -199,7 +217,8 @@ int config_load(img_config_t *cfg, const char *path)
     if (config_load_env(cfg) < 0)
         return -1;
     if (log_level_parse(cfg->log_level) < 0) {
-        img_error_set(IMG_E_BAD_REQUEST, "setting 'log_level' must be debug, info, warn or error, not '%s'",
+        img_error_set(IMG_E_BAD_REQUEST,
+                      "setting 'log_level' must be debug, info, warn or error, not '%s'",
                       cfg->log_level);
         return -1;
     }
@@ -220,10 +239,10 @@ void config_key_info(size_t i, const char **key, const char **def, const char **
 
 void config_print_help(FILE *out, const char *usage)
 {
-    fprintf(out, "usage: %s\n"
-                 "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n",
+    fprintf(out,
+            "usage: %s\n"
+            "Settings come from CONFIG (key = value), then IMG_<KEY> variables:\n",
             usage);
     for (size_t i = 0; i < N_KEYS; i++)
-        fprintf(out, "  %-22s %s (default \"%s\")\n", s_keys[i].key, s_keys[i].help,
-                s_keys[i].def);
+        fprintf(out, "  %-22s %s (default \"%s\")\n", s_keys[i].key, s_keys[i].help, s_keys[i].def);
 }

@@ -27,10 +27,10 @@ typedef struct {
     int max_frames;
     char allowed_formats[CONFIG_STR_MAX];
     int job_timeout_s;
-    char curve_server_public[64]; /* Z85, 40 chars; empty = plain TCP */
-    char curve_server_secret[64]; /* img-rest only */
-    char curve_client_public[64]; /* img-engine only */
-    char curve_client_secret[64]; /* img-engine only */
+    char curve_server_public[64];               /* Z85, 40 chars; empty = plain TCP */
+    char curve_server_secret[64];               /* img-rest only */
+    char curve_client_public[64];               /* img-engine only */
+    char curve_client_secret[64];               /* img-engine only */
     char curve_allowed_clients[CONFIG_STR_MAX]; /* comma-separated Z85 public keys */
     /* img-rest */
     char db_path[CONFIG_STR_MAX]; /* empty: <data_dir>/jobs.db */

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *name;   /* "jpeg", "png", "webp", "gif", "tiff", "heif", "avif" */
-    const char *mime;   /* "image/jpeg" ... */
-    const char *ext;    /* "jpg", "png", ... (result file extension) */
-    bool has_alpha;     /* the format stores an alpha channel */
-    bool can_save;      /* allowed as an output `format` */
+    const char *name; /* "jpeg", "png", "webp", "gif", "tiff", "heif", "avif" */
+    const char *mime; /* "image/jpeg" ... */
+    const char *ext;  /* "jpg", "png", ... (result file extension) */
+    bool has_alpha;   /* the format stores an alpha channel */
+    bool can_save;    /* allowed as an output `format` */
 } img_format_t;
 
 /* By public name; NULL if unknown. "same" is not a format (NULL). */

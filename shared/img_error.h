@@ -35,8 +35,7 @@ typedef enum {
 } img_errcode_t;
 
 /* Sets this thread's error; printf-style message, truncated to 511 bytes. */
-void img_error_set(img_errcode_t code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void img_error_set(img_errcode_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last error set on this thread (IMG_E_NONE and "" when none). */
 img_errcode_t img_error_code(void);

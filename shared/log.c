@@ -36,8 +36,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s ", stamp, ts.tv_nsec / 1000000L,
-                     s_program, s_names[level]);
+    int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s ", stamp, ts.tv_nsec / 1000000L, s_program,
+                     s_names[level]);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)

@@ -6,10 +6,11 @@
 #include <string.h>
 
 static const char *const s_type_names[MSG_TYPE_COUNT] = {
-    [MSG_READY] = "ready", [MSG_HEARTBEAT] = "heartbeat", [MSG_STARTED] = "started",
-    [MSG_DONE] = "done",   [MSG_BYE] = "bye",             [MSG_RELEASE] = "release",
-    [MSG_JOB] = "job",
-    [MSG_PING] = "ping",   [MSG_CANCEL] = "cancel",
+    [MSG_READY] = "ready",     [MSG_HEARTBEAT] = "heartbeat",
+    [MSG_STARTED] = "started", [MSG_DONE] = "done",
+    [MSG_BYE] = "bye",         [MSG_RELEASE] = "release",
+    [MSG_JOB] = "job",         [MSG_PING] = "ping",
+    [MSG_CANCEL] = "cancel",
 };
 
 const char *msg_type_name(msg_type_t type)
@@ -112,7 +113,7 @@ static json_t *s_text(const char *text)
     json_t *j = json_string(text);
     if (j)
         return j;
-    char copy[sizeof ((msg_t *)0)->error_message];
+    char copy[sizeof((msg_t *)0)->error_message];
     size_t n = 0;
     for (const char *p = text; *p && n + 1 < sizeof copy; p++)
         copy[n++] = (unsigned char)*p >= 0x80 ? '?' : *p;
@@ -157,8 +158,9 @@ char *msg_encode(const msg_t *m, size_t *len)
         if (m->ok)
             json_object_set(o, "result", m->result);
         else
-            json_object_set_new(o, "error", json_pack("{s:s, s:o}", "code", m->error_code,
-                                                      "message", s_text(m->error_message)));
+            json_object_set_new(o, "error",
+                                json_pack("{s:s, s:o}", "code", m->error_code, "message",
+                                          s_text(m->error_message)));
         break;
     case MSG_JOB:
         json_object_set_new(o, "id", json_string(m->id));
@@ -290,17 +292,15 @@ static int s_decode_fields(json_t *o, msg_t *m)
                    : 0;
     case MSG_HEARTBEAT:
         return s_get_str(o, "worker", m->worker, sizeof m->worker) < 0 ||
-                       s_get_int(o, "free", 0, 1024, &m->free_threads) < 0 ||
-                       s_get_held(o, m) < 0
+                       s_get_int(o, "free", 0, 1024, &m->free_threads) < 0 || s_get_held(o, m) < 0
                    ? -1
                    : 0;
     case MSG_BYE:
         return s_get_str(o, "worker", m->worker, sizeof m->worker);
     case MSG_STARTED:
     case MSG_RELEASE:
-        return s_get_id(o, m->id) < 0 || s_get_int(o, "attempt", 1, 1000000, &m->attempt) < 0
-                   ? -1
-                   : 0;
+        return s_get_id(o, m->id) < 0 || s_get_int(o, "attempt", 1, 1000000, &m->attempt) < 0 ? -1
+                                                                                              : 0;
     case MSG_DONE:
         return s_get_id(o, m->id) < 0 || s_get_int(o, "attempt", 1, 1000000, &m->attempt) < 0 ||
                        s_get_done(o, m) < 0

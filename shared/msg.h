@@ -31,28 +31,28 @@ typedef enum {
     MSG_BYE,       /* worker drains: send it no more jobs */
     MSG_RELEASE,   /* id, attempt: a job handed back unstarted (draining) */
     /* img-rest -> img-engine */
-    MSG_JOB,   /* id, operation, params, attempt, timeout_ms */
-    MSG_PING,  /* broker heartbeat */
+    MSG_JOB,    /* id, operation, params, attempt, timeout_ms */
+    MSG_PING,   /* broker heartbeat */
     MSG_CANCEL, /* id: stop working on this job, its result is not wanted */
     MSG_TYPE_COUNT
 } msg_type_t;
 
 typedef struct {
     msg_type_t type;
-    char worker[MSG_WORKER_MAX]; /* READY, HEARTBEAT, BYE */
-    int credit;                  /* READY: 1..1024 */
-    int free_threads;            /* HEARTBEAT: 0..1024 */
-    int n_held;                  /* HEARTBEAT */
+    char worker[MSG_WORKER_MAX];  /* READY, HEARTBEAT, BYE */
+    int credit;                   /* READY: 1..1024 */
+    int free_threads;             /* HEARTBEAT: 0..1024 */
+    int n_held;                   /* HEARTBEAT */
     char (*held)[JOB_ID_LEN + 1]; /* HEARTBEAT: n_held ids, owned (msg_clear frees) */
-    char id[JOB_ID_LEN + 1];     /* JOB, STARTED, DONE, RELEASE, CANCEL */
-    char operation[MSG_OP_MAX];  /* JOB: [a-z0-9_]+ */
-    json_t *params;              /* JOB: object, owned */
-    int attempt;                 /* JOB, STARTED, DONE, RELEASE: 1.. */
-    int timeout_ms;              /* JOB: 1.. */
-    bool ok;                     /* DONE: true = complete */
-    json_t *result;              /* DONE ok: object, owned */
-    char error_code[32];         /* DONE !ok */
-    char error_message[512];     /* DONE !ok */
+    char id[JOB_ID_LEN + 1];      /* JOB, STARTED, DONE, RELEASE, CANCEL */
+    char operation[MSG_OP_MAX];   /* JOB: [a-z0-9_]+ */
+    json_t *params;               /* JOB: object, owned */
+    int attempt;                  /* JOB, STARTED, DONE, RELEASE: 1.. */
+    int timeout_ms;               /* JOB: 1.. */
+    bool ok;                      /* DONE: true = complete */
+    json_t *result;               /* DONE ok: object, owned */
+    char error_code[32];          /* DONE !ok */
+    char error_message[512];      /* DONE !ok */
 } msg_t;
 
 /* "ready", "job", ...; NULL for an invalid type. */

@@ -22,7 +22,7 @@ typedef enum { OP_PARAM_INT, OP_PARAM_ENUM } op_param_type_t;
 
 typedef struct {
     const char *name;
-    const char *alias;          /* another accepted name (e.g. "channels"), or NULL */
+    const char *alias; /* another accepted name (e.g. "channels"), or NULL */
     op_param_type_t type;
     int min, max;               /* OP_PARAM_INT: inclusive bounds */
     bool has_default;           /* false: an absent parameter stays absent */
@@ -42,15 +42,15 @@ typedef enum { OP_RESULT_IMAGE, OP_RESULT_JSON } op_result_kind_t;
 /* One job attempt, as op->run sees it. */
 typedef struct {
     /* in (not owned) */
-    const json_t *params;                /* validated, defaults filled in */
-    const char *inputs[OP_MAX_INPUTS];   /* absolute input paths, in op->inputs order */
-    const image_info_t *input_info;      /* probe of each input, same order */
+    const json_t *params;              /* validated, defaults filled in */
+    const char *inputs[OP_MAX_INPUTS]; /* absolute input paths, in op->inputs order */
+    const image_info_t *input_info;    /* probe of each input, same order */
     const img_config_t *cfg;
     /* out (owned by the job; op_runner releases them) */
-    VipsImage *out;       /* OP_RESULT_IMAGE: the image to save */
+    VipsImage *out;         /* OP_RESULT_IMAGE: the image to save */
     const char *out_format; /* image_format name or "same"; NULL = "same" */
-    int quality;          /* 1..100, 0 = the saver's default */
-    json_t *extra;        /* fields merged into the result object (diff boxes, info) */
+    int quality;            /* 1..100, 0 = the saver's default */
+    json_t *extra;          /* fields merged into the result object (diff boxes, info) */
 } op_job_t;
 
 typedef struct op_def {

@@ -14,8 +14,8 @@
 /* *result gets a new object (caller owns): for images {width, height,
  * format, bytes} plus op extra fields; for JSON ops the op's extra object.
  * 0, or -1 with img_error. Thread-safe: each worker thread runs its own. */
-int op_run(const op_def_t *op, const char *job_dir, const json_t *params,
-           const img_config_t *cfg, int timeout_ms, json_t **result);
+int op_run(const op_def_t *op, const char *job_dir, const json_t *params, const img_config_t *cfg,
+           int timeout_ms, json_t **result);
 
 /* The result file path of a finished image job: <job_dir>/result.<ext of format>. */
 int op_result_path(const char *job_dir, const char *format, char *out, size_t size);

@@ -258,7 +258,8 @@ static void s_clean(const char *text, char *out, size_t size)
     size_t plen = s_job_dir && strlen(s_job_dir) > JOB_ID_LEN ? strlen(s_job_dir) - JOB_ID_LEN : 0;
     size_t n = 0;
     for (const char *p = text; *p && n + 1 < size;) {
-        if (plen && strncmp(p, s_job_dir, plen) == 0 && strnlen(p + plen, JOB_ID_LEN) == JOB_ID_LEN) {
+        if (plen && strncmp(p, s_job_dir, plen) == 0 &&
+            strnlen(p + plen, JOB_ID_LEN) == JOB_ID_LEN) {
             p += plen + JOB_ID_LEN;
             if (*p == '/')
                 p++;
@@ -318,8 +319,7 @@ void op_util_oriented_size(const image_info_t *info, int *width, int *height)
     *height = swap ? info->width : info->height;
 }
 
-int op_util_check_max_dim(const json_t *params, const char *const *names,
-                          const img_config_t *cfg)
+int op_util_check_max_dim(const json_t *params, const char *const *names, const img_config_t *cfg)
 {
     for (int i = 0; names[i]; i++) {
         if (op_param_int(params, names[i], 0) > cfg->max_output_dim) {
@@ -331,11 +331,11 @@ int op_util_check_max_dim(const json_t *params, const char *const *names,
     return 0;
 }
 
-int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size,
-                          VipsInteresting crop, int exact_w, int exact_h)
+int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size, VipsInteresting crop,
+                          int exact_w, int exact_h)
 {
-    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, width, height, size,
-                          crop, &job->out) != 0)
+    if (op_util_thumbnail(job->inputs[0], &job->input_info[0], job->cfg, width, height, size, crop,
+                          &job->out) != 0)
         return -1;
     if (crop != VIPS_INTERESTING_NONE && op_util_exact_size(&job->out, exact_w, exact_h) != 0)
         return -1;
@@ -348,8 +348,8 @@ int op_util_check_max_pixels(int width, int height, const img_config_t *cfg)
     long long pixels = (long long)width * height;
     if (pixels > cfg->max_pixels) {
         img_error_set(IMG_E_INVALID_PARAMETER,
-                      "the result would be %dx%d = %lld pixels, more than the %lld allowed",
-                      width, height, pixels, cfg->max_pixels);
+                      "the result would be %dx%d = %lld pixels, more than the %lld allowed", width,
+                      height, pixels, cfg->max_pixels);
         return -1;
     }
     return 0;

@@ -107,8 +107,7 @@ void op_util_set_output(op_job_t *job);
 
 /* -1 with IMG_E_INVALID_PARAMETER if one of the named integer parameters
  * (NULL-terminated list) is larger than cfg->max_output_dim; else 0. */
-int op_util_check_max_dim(const json_t *params, const char *const *names,
-                          const img_config_t *cfg);
+int op_util_check_max_dim(const json_t *params, const char *const *names, const img_config_t *cfg);
 
 /* -1 with IMG_E_INVALID_PARAMETER if a width x height result has more than
  * cfg->max_pixels pixels (results are bounded like inputs); else 0. */
@@ -117,8 +116,8 @@ int op_util_check_max_pixels(int width, int height, const img_config_t *cfg);
 /* The common end of resize and thumbnail: op_util_thumbnail of the input
  * into width x height, made exactly that size unless crop is NONE, and the
  * output format and quality from the parameters. 0 or -1 with img_error. */
-int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size,
-                          VipsInteresting crop, int exact_w, int exact_h);
+int op_util_thumbnail_job(op_job_t *job, int width, int height, VipsSize size, VipsInteresting crop,
+                          int exact_w, int exact_h);
 
 /* Makes *image exactly width x height, cropping or repeating edge pixels
  * around the centre (for the one-pixel rounding of a shrink); replaces

@@ -188,9 +188,8 @@ static void s_on_broker(engine_t *self)
             return;
         self->broker_seen_ms = s_now();
         msg_t m;
-        if (zframe_more(frame) ||
-            msg_decode(zframe_data(frame), zframe_size(frame),
-                       (size_t)self->cfg->max_message_bytes, &m) < 0) {
+        if (zframe_more(frame) || msg_decode(zframe_data(frame), zframe_size(frame),
+                                             (size_t)self->cfg->max_message_bytes, &m) < 0) {
             log_warn("engine: dropped a bad message from the broker: %s", img_error_message());
             /* skip the rest of a multi-frame message */
             while (zsock_rcvmore(self->dealer)) {
@@ -232,8 +231,8 @@ static void s_begin_drain(engine_t *self)
     msg_init(&m, MSG_BYE);
     snprintf(m.worker, sizeof m.worker, "%s", self->name);
     s_send(self, &m);
-    log_info("engine: draining: %d job(s) running, %d s to finish", self->n_slots -
-             s_free_slots(self), self->cfg->shutdown_grace_s);
+    log_info("engine: draining: %d job(s) running, %d s to finish",
+             self->n_slots - s_free_slots(self), self->cfg->shutdown_grace_s);
 }
 
 static void s_release_running(engine_t *self)
@@ -287,8 +286,8 @@ int engine_run(engine_t *self)
         if (self->stopping && !self->draining)
             s_begin_drain(self);
         int64_t now = s_now();
-        if (self->draining && (s_free_slots(self) == self->n_slots ||
-                               now >= self->drain_deadline_ms)) {
+        if (self->draining &&
+            (s_free_slots(self) == self->n_slots || now >= self->drain_deadline_ms)) {
             s_release_running(self);
             return 0;
         }
@@ -327,7 +326,8 @@ engine_t *engine_new(const img_config_t *cfg)
     self->cfg = cfg;
     if (worker_name_new(self->name, sizeof self->name) < 0)
         goto fail;
-    self->n_slots = cfg->engine_threads > 0 ? cfg->engine_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    self->n_slots =
+        cfg->engine_threads > 0 ? cfg->engine_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (self->n_slots < 1)
         self->n_slots = 1;
     if (self->n_slots > MAX_THREADS)

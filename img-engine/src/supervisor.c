@@ -66,13 +66,14 @@ int supervisor_run(int (*child_main)(void *arg), void *arg)
         if (time(NULL) - started >= 10)
             pause_ms = 200; /* it ran well for a while: restart quickly again */
         s_child = 0;
-        if (s_stop_signal || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
-                                                    WEXITSTATUS(status) == EXIT_CONFIG)))
+        if (s_stop_signal ||
+            (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == EXIT_CONFIG)))
             return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
         int innocent = crash_report_collect();
         if (WIFSIGNALED(status))
             log_error("supervisor: engine died of signal %d; restarting (it will hand back %d "
-                      "job(s) that ran beside the one that crashed)", WTERMSIG(status), innocent);
+                      "job(s) that ran beside the one that crashed)",
+                      WTERMSIG(status), innocent);
         else
             log_error("supervisor: engine exited with %d; restarting", WEXITSTATUS(status));
         usleep(pause_ms * 1000);

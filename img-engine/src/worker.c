@@ -41,8 +41,7 @@ static char *s_run(const img_config_t *cfg, const msg_t *job)
     char *text = NULL;
     if (job_files_dir(cfg->data_dir, job->id, dir, sizeof dir) < 0 ||
         op_run(op, dir, params, cfg, job->timeout_ms, &result) < 0) {
-        log_warn("worker: job %s (%s) failed: %s", job->id, job->operation,
-                 img_error_message());
+        log_warn("worker: job %s (%s) failed: %s", job->id, job->operation, img_error_message());
         text = s_done_failed(job, img_error_code(), img_error_message());
     } else {
         msg_t done;

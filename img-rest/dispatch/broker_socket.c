@@ -27,7 +27,8 @@ static int s_write_allowed(broker_socket_t *self, const char *list)
         if (len == CURVE_KEY_LEN)
             memcpy(key, item, len);
         if (!curve_key_valid(key)) {
-            img_error_set(IMG_E_BAD_REQUEST, "curve_allowed_clients: key %d is not a Z85 key", n + 1);
+            img_error_set(IMG_E_BAD_REQUEST, "curve_allowed_clients: key %d is not a Z85 key",
+                          n + 1);
             return -1;
         }
         uint8_t pub[32];

@@ -16,8 +16,8 @@
 
 typedef struct {
     zsock_t *router;
-    zactor_t *auth;        /* NULL without CURVE */
-    char cert_dir[512];    /* the allowed clients' certificates, removed on close */
+    zactor_t *auth;     /* NULL without CURVE */
+    char cert_dir[512]; /* the allowed clients' certificates, removed on close */
 } broker_socket_t;
 
 /* 0, or -1 with img_error (bad key, cannot bind). */

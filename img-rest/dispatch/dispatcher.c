@@ -119,16 +119,16 @@ static void s_dispatch(dispatcher_t *self, int64_t now)
 
 static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
 {
-    int applied = job_store_finish(self->deps.store, m->id, m->attempt, m->ok ? m->result : NULL,
-                                   m->ok ? NULL : m->error_code, m->ok ? NULL : m->error_message,
-                                   now);
+    int applied =
+        job_store_finish(self->deps.store, m->id, m->attempt, m->ok ? m->result : NULL,
+                         m->ok ? NULL : m->error_code, m->ok ? NULL : m->error_message, now);
     if (applied < 0) {
         log_error("dispatcher: recording job %s failed: %s", m->id, img_error_message());
         return;
     }
     if (applied == 0) {
-        log_info("dispatcher: ignored a late or duplicate completion of job %s attempt %d",
-                 m->id, m->attempt);
+        log_info("dispatcher: ignored a late or duplicate completion of job %s attempt %d", m->id,
+                 m->attempt);
         return;
     }
     atomic_fetch_add(m->ok ? &self->completed : &self->failed, 1);
@@ -137,8 +137,7 @@ static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
     job_events_notify(self->deps.events);
 }
 
-static void s_on_heartbeat(dispatcher_t *self, worker_t *w, const msg_t *m,
-                           int64_t now)
+static void s_on_heartbeat(dispatcher_t *self, worker_t *w, const msg_t *m, int64_t now)
 {
     /* new to us (we restarted), or a send to it failed: its own count wins
      * (counting one job too many is harmless: the engine hands it back) */
@@ -155,8 +154,8 @@ static void s_on_heartbeat(dispatcher_t *self, worker_t *w, const msg_t *m,
 
 static bool s_from_engine(msg_type_t type)
 {
-    return type == MSG_READY || type == MSG_HEARTBEAT || type == MSG_STARTED ||
-           type == MSG_DONE || type == MSG_BYE || type == MSG_RELEASE;
+    return type == MSG_READY || type == MSG_HEARTBEAT || type == MSG_STARTED || type == MSG_DONE ||
+           type == MSG_BYE || type == MSG_RELEASE;
 }
 
 static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, int64_t now)
@@ -239,8 +238,7 @@ static void s_receive(dispatcher_t *self)
             log_warn("dispatcher: dropped a message from %s: %s", identity, img_error_message());
             atomic_fetch_add(&self->dropped, 1);
         } else if (m.worker[0] && strcmp(m.worker, identity) != 0) {
-            log_warn("dispatcher: dropped a message from %s claiming to be %s", identity,
-                     m.worker);
+            log_warn("dispatcher: dropped a message from %s claiming to be %s", identity, m.worker);
             atomic_fetch_add(&self->dropped, 1);
             msg_clear(&m);
         } else {
@@ -257,8 +255,8 @@ static void s_worker_lost(const char *name, void *arg)
 {
     dispatcher_t *self = arg;
     int n = job_store_release_worker(self->deps.store, name);
-    log_warn("dispatcher: worker %s is silent, dropped; the leases of its %d job(s) end now",
-             name, n < 0 ? 0 : n);
+    log_warn("dispatcher: worker %s is silent, dropped; the leases of its %d job(s) end now", name,
+             n < 0 ? 0 : n);
 }
 
 static void s_tick(dispatcher_t *self, int64_t now)

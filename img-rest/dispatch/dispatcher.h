@@ -24,9 +24,9 @@
 typedef struct dispatcher dispatcher_t;
 
 typedef struct {
-    const img_config_t *cfg;  /* not owned; outlives the dispatcher */
-    job_store_t *store;       /* not owned */
-    job_events_t *events;     /* not owned */
+    const img_config_t *cfg; /* not owned; outlives the dispatcher */
+    job_store_t *store;      /* not owned */
+    job_events_t *events;    /* not owned */
     /* called (dispatcher thread) for each job removed by retention */
     void (*on_purged)(const char *id, void *arg);
     void *on_purged_arg;

@@ -51,8 +51,8 @@ static int s_int_param(const json_t *q, const char *name, long long lo, long lon
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (!*text || *end || errno || v < lo || v > hi || text[0] == '+' || text[0] == ' ') {
-        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from %lld to %lld", name,
-                      lo, hi);
+        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from %lld to %lld", name, lo,
+                      hi);
         return -1;
     }
     *out = v;
@@ -152,7 +152,8 @@ static int s_reply_result_file(const http_req_t *r, const job_t *job)
         op_result_path(dir, format, path, sizeof path) < 0)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "the job's result is unreadable", NULL);
     s_etag(job, etag);
-    return http_reply_file(r->conn, path, f->mime, etag, "Cache-Control: private, max-age=3600\r\n");
+    return http_reply_file(r->conn, path, f->mime, etag,
+                           "Cache-Control: private, max-age=3600\r\n");
 }
 
 int h_result(const http_req_t *r)
@@ -227,8 +228,7 @@ int h_jobs_list(const http_req_t *r)
     size_t n = 0;
     int64_t next = 0;
     json_t *q = s_query(r, allowed);
-    if (!q || s_list_filter(q, &f) < 0 ||
-        job_store_list(r->app->store, &f, &jobs, &n, &next) < 0) {
+    if (!q || s_list_filter(q, &f) < 0 || job_store_list(r->app->store, &f, &jobs, &n, &next) < 0) {
         json_decref(q);
         return http_reply_img_error(r->conn, NULL);
     }

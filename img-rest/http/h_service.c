@@ -23,9 +23,9 @@ int h_ready(const http_req_t *r)
     long queued = job_store_count(r->app->store, JOB_QUEUED);
     long processing = job_store_count(r->app->store, JOB_PROCESSING);
     bool ready = workers > 0 && queued >= 0;
-    json_t *body = json_pack("{s:s, s:i, s:I, s:I}", "status", ready ? "ready" : "not_ready",
-                             "workers", workers, "queued", (json_int_t)queued, "processing",
-                             (json_int_t)processing);
+    json_t *body =
+        json_pack("{s:s, s:i, s:I, s:I}", "status", ready ? "ready" : "not_ready", "workers",
+                  workers, "queued", (json_int_t)queued, "processing", (json_int_t)processing);
     if (!ready)
         json_object_set_new(body, "error",
                             json_pack("{s:s, s:s}", "code", "not_ready", "message",

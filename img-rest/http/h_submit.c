@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static int s_queue_has_room(const rest_app_t *app)
 {
     long queued = job_store_count(app->store, JOB_QUEUED);
@@ -146,8 +145,8 @@ int h_submit(const http_req_t *r)
     snprintf(location, sizeof location, "Location: /%s/status/%s\r\n", job.operation, job.id);
     json_t *full = job_to_json(&job);
     json_t *body = json_object();
-    static const char *const keys[] = {"id", "guid", "operation", "status", "status_url",
-                                       "result_url"};
+    static const char *const keys[] = {"id",     "guid",       "operation",
+                                       "status", "status_url", "result_url"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_set(body, keys[i], json_object_get(full, keys[i]));
     int rc = http_reply_json(r->conn, 202, body, location);

@@ -12,10 +12,10 @@
 typedef struct {
     const rest_app_t *app;
     struct mg_connection *conn;
-    const char *query;    /* raw query string, or NULL */
-    const op_def_t *op;   /* for /<op>/... routes */
-    const char *id;       /* the path's job id (not yet validated) */
-    const char *tail;     /* /static/<tail> */
+    const char *query;  /* raw query string, or NULL */
+    const op_def_t *op; /* for /<op>/... routes */
+    const char *id;     /* the path's job id (not yet validated) */
+    const char *tail;   /* /static/<tail> */
 } http_req_t;
 
 /* h_submit.c */

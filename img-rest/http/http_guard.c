@@ -40,8 +40,10 @@ static int s_parse_keys(http_guard_t *self, const char *list)
     str_list_begin(&it, list);
     while (str_list_next(&it, &key, &len)) {
         if (len == 0 || len >= KEY_MAX || self->n_keys == MAX_KEYS) {
-            img_error_set(IMG_E_BAD_REQUEST, "api_keys: keys must be 1 to %d characters, at "
-                                             "most %d keys", KEY_MAX - 1, MAX_KEYS);
+            img_error_set(IMG_E_BAD_REQUEST,
+                          "api_keys: keys must be 1 to %d characters, at "
+                          "most %d keys",
+                          KEY_MAX - 1, MAX_KEYS);
             return -1;
         }
         memcpy(self->keys[self->n_keys], key, len);

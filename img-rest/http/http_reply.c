@@ -61,8 +61,8 @@ int http_reply_json(struct mg_connection *conn, int status, const json_t *body,
     if (!text)
         return s_send(conn, 500, "application/json; charset=utf-8", NULL,
                       "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 55);
-    int rc = s_send(conn, status, "application/json; charset=utf-8", extra_headers, text,
-                    strlen(text));
+    int rc =
+        s_send(conn, status, "application/json; charset=utf-8", extra_headers, text, strlen(text));
     free(text);
     return rc;
 }
@@ -95,7 +95,6 @@ int http_reply_method_not_allowed(struct mg_connection *conn, const char *allow)
     snprintf(message, sizeof message, "this resource allows %s only", allow);
     return http_reply_error(conn, IMG_E_METHOD_NOT_ALLOWED, message, headers);
 }
-
 
 int http_reply_file(struct mg_connection *conn, const char *path, const char *mime,
                     const char *etag, const char *extra_headers)

@@ -44,8 +44,8 @@ static bool s_is(const char *method, const char *want)
 }
 
 /* Picks the handler for the method among the path's allowed ones. */
-static int s_by_method(const http_req_t *r, const char *method, const char *allow,
-                       handler_fn get, handler_fn post, handler_fn del)
+static int s_by_method(const http_req_t *r, const char *method, const char *allow, handler_fn get,
+                       handler_fn post, handler_fn del)
 {
     if (get && (s_is(method, "GET") || s_is(method, "HEAD")))
         return get(r);
@@ -69,8 +69,11 @@ static int s_route(http_req_t *r, const char *method, const char *path)
         static const struct {
             const char *name;
             handler_fn fn;
-        } service[] = {{"openapi.json", h_openapi}, {"health", h_health}, {"ready", h_ready},
-                       {"metrics", h_metrics},      {"jobs", h_jobs_list}};
+        } service[] = {{"openapi.json", h_openapi},
+                       {"health", h_health},
+                       {"ready", h_ready},
+                       {"metrics", h_metrics},
+                       {"jobs", h_jobs_list}};
         for (size_t i = 0; i < sizeof service / sizeof service[0]; i++)
             if (strcmp(seg[0], service[i].name) == 0)
                 return s_by_method(r, method, "GET", service[i].fn, NULL, NULL);
@@ -125,8 +128,8 @@ int http_router_handle(struct mg_connection *conn, void *cbdata)
     } else {
         /* the decoded path before civetweb removes dot segments: "/resize/..%2f"
          * must be a 404 in an id position, not the page it would clean up to */
-        status = s_route(&r, ri->request_method, ri->local_uri_raw ? ri->local_uri_raw
-                                                                   : ri->local_uri);
+        status =
+            s_route(&r, ri->request_method, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri);
     }
     metrics_count_request(app->metrics, status, s_seconds() - t0);
     return status;

@@ -26,21 +26,11 @@ http_server_t *http_server_new(const rest_app_t *app)
     char threads[16], timeout[16];
     snprintf(threads, sizeof threads, "%d", cfg->http_threads);
     snprintf(timeout, sizeof timeout, "%d", cfg->http_timeout_ms);
-    const char *options[] = {"listening_ports",
-                             cfg->http_listen,
-                             "num_threads",
-                             threads,
-                             "request_timeout_ms",
-                             timeout,
-                             "enable_directory_listing",
-                             "no",
+    const char *options[] = {"listening_ports", cfg->http_listen, "num_threads", threads,
+                             "request_timeout_ms", timeout, "enable_directory_listing", "no",
                              /* one request per connection: an upload refused before its
                               * body was read can never be mistaken for the next request */
-                             "enable_keep_alive",
-                             "no",
-                             "linger_timeout_ms",
-                             "1000",
-                             NULL};
+                             "enable_keep_alive", "no", "linger_timeout_ms", "1000", NULL};
     http_server_t *self = calloc(1, sizeof *self);
     if (!self) {
         img_error_set(IMG_E_INTERNAL, "out of memory");

@@ -103,20 +103,26 @@ char *metrics_render(metrics_t *self, const metrics_gauges_t *g)
     for (size_t i = 0; i < op_registry_count() && i < MAX_OPS; i++)
         s_add(&b, "img_jobs_submitted_total{operation=\"%s\"} %lld\n", op_registry_at(i)->name,
               atomic_load(&self->submitted[i]));
-    s_add(&b, "# HELP img_jobs Jobs in the store, by status.\n# TYPE img_jobs gauge\n"
-              "img_jobs{status=\"queued\"} %ld\nimg_jobs{status=\"processing\"} %ld\n"
-              "img_jobs{status=\"complete\"} %ld\nimg_jobs{status=\"failed\"} %ld\n",
+    s_add(&b,
+          "# HELP img_jobs Jobs in the store, by status.\n# TYPE img_jobs gauge\n"
+          "img_jobs{status=\"queued\"} %ld\nimg_jobs{status=\"processing\"} %ld\n"
+          "img_jobs{status=\"complete\"} %ld\nimg_jobs{status=\"failed\"} %ld\n",
           g->queued, g->processing, g->complete, g->failed);
-    s_add(&b, "# HELP img_workers Connected img-engine processes taking jobs.\n"
-              "# TYPE img_workers gauge\nimg_workers %d\n", g->workers);
-    s_add(&b, "# HELP img_dispatch_total Dispatcher events.\n# TYPE img_dispatch_total counter\n"
-              "img_dispatch_total{event=\"dispatched\"} %lld\n"
-              "img_dispatch_total{event=\"completed\"} %lld\n"
-              "img_dispatch_total{event=\"failed\"} %lld\n"
-              "img_dispatch_total{event=\"requeued\"} %lld\n"
-              "img_dispatch_total{event=\"message_dropped\"} %lld\n",
+    s_add(&b,
+          "# HELP img_workers Connected img-engine processes taking jobs.\n"
+          "# TYPE img_workers gauge\nimg_workers %d\n",
+          g->workers);
+    s_add(&b,
+          "# HELP img_dispatch_total Dispatcher events.\n# TYPE img_dispatch_total counter\n"
+          "img_dispatch_total{event=\"dispatched\"} %lld\n"
+          "img_dispatch_total{event=\"completed\"} %lld\n"
+          "img_dispatch_total{event=\"failed\"} %lld\n"
+          "img_dispatch_total{event=\"requeued\"} %lld\n"
+          "img_dispatch_total{event=\"message_dropped\"} %lld\n",
           g->dispatched, g->completed, g->failed_total, g->requeued, g->messages_dropped);
-    s_add(&b, "# HELP img_uptime_seconds Time since img-rest started.\n"
-              "# TYPE img_uptime_seconds gauge\nimg_uptime_seconds %.3f\n", g->uptime_s);
+    s_add(&b,
+          "# HELP img_uptime_seconds Time since img-rest started.\n"
+          "# TYPE img_uptime_seconds gauge\nimg_uptime_seconds %.3f\n",
+          g->uptime_s);
     return b.buf;
 }

@@ -75,7 +75,8 @@ json_t *job_to_json(const job_t *job)
     if (job->status == JOB_COMPLETE && job->result)
         json_object_set(o, "result", job->result);
     if (job->status == JOB_FAILED)
-        json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code", job->error_code,
-                                                  "message", job->error_message));
+        json_object_set_new(
+            o, "error",
+            json_pack("{s:s, s:s}", "code", job->error_code, "message", job->error_message));
     return o;
 }

@@ -15,15 +15,15 @@ typedef struct {
     char operation[32];
     job_status_t status;
     int64_t created_at, started_at, finished_at; /* ms since the epoch; 0 = not yet */
-    json_t *params; /* validated params object (owned) */
+    json_t *params;                              /* validated params object (owned) */
     json_t *input;  /* {"width","height","format","bytes"} of the first input (owned) */
     json_t *result; /* complete only (owned) */
     char error_code[32];
     char error_message[512];
-    int attempts;            /* tries charged against max_attempts */
-    int dispatches;          /* hand-outs so far: the `attempt` number in messages */
-    char lease_owner[64];    /* worker holding it while processing */
-    int64_t lease_expires;   /* ms since the epoch */
+    int attempts;          /* tries charged against max_attempts */
+    int dispatches;        /* hand-outs so far: the `attempt` number in messages */
+    char lease_owner[64];  /* worker holding it while processing */
+    int64_t lease_expires; /* ms since the epoch */
 } job_t;
 
 /* "queued" ...; and back (-1 if unknown). */

@@ -17,8 +17,8 @@ typedef struct {
     const op_def_t *op;
     const char *dir;
     upload_t *out;
-    int input;     /* index of the input being written, or -1 */
-    int fd;        /* its file, or -1 */
+    int input; /* index of the input being written, or -1 */
+    int fd;    /* its file, or -1 */
     char field[UPLOAD_MAX_FIELD_NAME + 1];
     char value[UPLOAD_MAX_FIELD_VALUE];
     size_t value_len;

@@ -151,9 +151,12 @@ static void test_str_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_file_and_env),
-        cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_bad_env),
-        cmocka_unit_test(test_long_string_refused), cmocka_unit_test(test_readme_lists_every_key),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_file_and_env),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_env),
+        cmocka_unit_test(test_long_string_refused),
+        cmocka_unit_test(test_readme_lists_every_key),
         cmocka_unit_test(test_str_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,9 +29,9 @@ static void test_invalid_ids(void **state)
         "",
         "abc",
         "../../etc/passwd",
-        "3F2504E0-4F89-41D3-9A0C-0305E82C3301",  /* upper case */
-        "3f2504e0-4f89-11d3-9a0c-0305e82c3301",  /* version 1 */
-        "3f2504e0-4f89-41d3-7a0c-0305e82c3301",  /* bad variant */
+        "3F2504E0-4F89-41D3-9A0C-0305E82C3301", /* upper case */
+        "3f2504e0-4f89-11d3-9a0c-0305e82c3301", /* version 1 */
+        "3f2504e0-4f89-41d3-7a0c-0305e82c3301", /* bad variant */
         "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}",
         "3f2504e04f8941d39a0c0305e82c3301",
         "3f2504e0-4f89-41d3-9a0c-0305e82c330",

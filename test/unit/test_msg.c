@@ -179,8 +179,10 @@ static void test_encode_refuses_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_job_roundtrip),        cmocka_unit_test(test_worker_messages_roundtrip),
-        cmocka_unit_test(test_done_roundtrip),       cmocka_unit_test(test_bad_messages_refused),
+        cmocka_unit_test(test_job_roundtrip),
+        cmocka_unit_test(test_worker_messages_roundtrip),
+        cmocka_unit_test(test_done_roundtrip),
+        cmocka_unit_test(test_bad_messages_refused),
         cmocka_unit_test(test_encode_refuses_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
