@@ -374,6 +374,40 @@ class Waiters(ServiceTestCase):
         self.assertEqual(self.svc.get("/health")[0], 200)
 
 
+class Metrics(ServiceTestCase):
+    CONFIG = FAST
+
+    def _metrics(self):
+        import re
+        code, headers, body = self.svc.get("/metrics")
+        self.assertEqual(code, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        values = {}
+        for line in body.decode().splitlines():
+            if line.startswith("#") or not line:
+                continue
+            m = re.fullmatch(r'([a-z_]+(?:\{[a-z_]+="[^"]*"\})?) (-?[0-9.e+]+)', line)
+            self.assertIsNotNone(m, "not Prometheus text: %r" % line)
+            values[m.group(1)] = float(m.group(2))
+        return values
+
+    def test_counters_follow_the_work(self):
+        before = self._metrics()
+        Burst(self, self.svc, 3).assert_all_complete()
+        after = self._metrics()
+        key = 'img_jobs_submitted_total{operation="resize"}'
+        self.assertEqual(after[key] - before.get(key, 0), 3)
+        self.assertEqual(after['img_dispatch_total{event="completed"}']
+                         - before['img_dispatch_total{event="completed"}'], 3)
+        self.assertEqual(after["img_workers"], 1)
+        self.assertGreaterEqual(after['img_jobs{status="complete"}'], 3)
+        self.assertEqual(after['img_jobs{status="queued"}'], 0)
+        self.assertGreater(after['img_http_requests_total{code="2xx"}'],
+                           before['img_http_requests_total{code="2xx"}'])
+        self.assertEqual(after['img_http_request_duration_seconds_bucket{le="+Inf"}'],
+                         after["img_http_request_duration_seconds_count"])
+
+
 class Retention(ServiceTestCase):
     CONFIG = dict(FAST, retention_s=1)
 
