@@ -24,11 +24,10 @@ for p in $want; do
     *) missing="$missing $p" ;;
   esac
 done
-# Node.js may come from Debian or elsewhere: only ask for it when absent.
-if [ "${1:-run}" != run ]; then
-  command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-  command -v npm >/dev/null 2>&1 || missing="$missing npm"
-fi
+# Node.js (npm installs the docs page's Swagger UI) may come from Debian or
+# elsewhere: only ask for it when absent.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 SUDO=""

@@ -184,10 +184,13 @@ int h_result(const http_req_t *r)
 int h_job_delete(const http_req_t *r)
 {
     job_t job = {0};
-    if (s_load(r, &job) < 0 || job_store_delete(r->app->store, r->id) < 0) {
-        job_clear(&job);
+    if (!job_id_valid(r->id)) {
+        img_error_set(IMG_E_NOT_FOUND, "no job has that id");
         return http_reply_img_error(r->conn, NULL);
     }
+    /* the row as it was deleted: a job claimed a moment ago is cancelled too */
+    if (job_store_delete(r->app->store, r->id, &job) < 0)
+        return http_reply_img_error(r->conn, NULL);
     if (job.status == JOB_PROCESSING)
         dispatcher_cancel(r->app->dispatcher, job.id, job.lease_owner);
     job_clear(&job);

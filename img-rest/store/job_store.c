@@ -102,10 +102,10 @@ int job_store_expire(job_store_t *self, int64_t now, int max_attempts)
     return self->ops->expire(self, now, max_attempts);
 }
 
-int job_store_delete(job_store_t *self, const char *id)
+int job_store_delete(job_store_t *self, const char *id, job_t *deleted)
 {
     assert(self && id);
-    return self->ops->delete_job(self, id);
+    return self->ops->delete_job(self, id, deleted);
 }
 
 int job_store_purge(job_store_t *self, int64_t before, job_removed_fn fn, void *arg)

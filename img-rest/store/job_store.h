@@ -92,8 +92,10 @@ int job_store_release_worker(job_store_t *self, const char *worker);
  * max_attempts. Returns the number changed, -1 on error. */
 int job_store_expire(job_store_t *self, int64_t now, int max_attempts);
 
-/* Removes a job. 0, or -1 with IMG_E_NOT_FOUND. */
-int job_store_delete(job_store_t *self, const char *id);
+/* Removes a job; *deleted (if not NULL) gets the job as it was at that
+ * moment (e.g. processing on a worker that should be told). 0, or -1 with
+ * IMG_E_NOT_FOUND. */
+int job_store_delete(job_store_t *self, const char *id, job_t *deleted);
 
 /* Removes complete and failed jobs finished before `before`, calling fn for
  * each. Returns the number removed, -1 on error. */

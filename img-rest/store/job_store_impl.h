@@ -32,7 +32,7 @@ typedef struct {
     int (*mark_started)(job_store_t *self, const char *id, int dispatch, int64_t now);
     int (*release_worker)(job_store_t *self, const char *worker);
     int (*expire)(job_store_t *self, int64_t now, int max_attempts);
-    int (*delete_job)(job_store_t *self, const char *id);
+    int (*delete_job)(job_store_t *self, const char *id, job_t *deleted);
     int (*purge)(job_store_t *self, int64_t before, job_removed_fn fn, void *arg);
 } job_store_ops_t;
 

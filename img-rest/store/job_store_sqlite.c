@@ -154,7 +154,7 @@ static const char *const s_sql[S_STMT_COUNT] = {
     /* started_at: when a worker first began the job (not when it was claimed) */
     [S_STARTED] = "UPDATE jobs SET started_dispatch = ?2, started_at = coalesce(started_at, ?3)"
                   " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
-    [S_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+    [S_DELETE] = "DELETE FROM jobs WHERE id = ?1 RETURNING " S_COLS,
     [S_PURGE] = "DELETE FROM jobs WHERE finished_at < ?1 AND status IN ('complete', 'failed')"
                 " RETURNING id",
 };
@@ -511,17 +511,19 @@ static int s_expire(job_store_t *base, int64_t now, int max_attempts)
     return changed;
 }
 
-static int s_delete(job_store_t *base, const char *id)
+static int s_delete(job_store_t *base, const char *id, job_t *deleted)
 {
     s_store_t *s = (s_store_t *)base;
+    job_t local = {0};
     sqlite3_stmt *st = s_begin(s, S_DELETE);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, id, &rc);
-    int changed = s_exec(s, st, rc, "delete");
+    int found = s_step_one(s, st, rc, deleted ? deleted : &local, "delete");
     s_end(s, st);
-    if (changed == 0)
+    job_clear(&local);
+    if (found == 0)
         img_error_set(IMG_E_NOT_FOUND, "no job %s", id);
-    return changed == 1 ? 0 : -1;
+    return found == 1 ? 0 : -1;
 }
 
 static void s_free_ids(char **ids, size_t n)

@@ -431,12 +431,15 @@ static void test_delete(void **state)
     job_t job;
     s_insert(f->store, "resize", 1, id);
     s_insert(f->store, "resize", 2, keep);
-    assert_int_equal(job_store_delete(f->store, id), 0);
+    job_t gone = {0};
+    assert_int_equal(job_store_delete(f->store, id, &gone), 0);
+    assert_string_equal(gone.id, id); /* the row as it was */
+    job_clear(&gone);
     img_error_clear();
     assert_int_equal(job_store_get(f->store, id, &job), -1);
     assert_int_equal(img_error_code(), IMG_E_NOT_FOUND);
     img_error_clear();
-    assert_int_equal(job_store_delete(f->store, id), -1);
+    assert_int_equal(job_store_delete(f->store, id, NULL), -1);
     assert_int_equal(img_error_code(), IMG_E_NOT_FOUND);
     assert_int_equal(s_status_of(f->store, keep), JOB_QUEUED);
 }
@@ -641,7 +644,8 @@ static void test_persistence_across_reopen(void **state)
     assert_int_equal(job_store_get(f->store, c, &job), 0);
     int64_t seq_c = job.seq;
     job_clear(&job);
-    assert_int_equal(job_store_delete(f->store, c), 0); /* the newest: its seq is not reused */
+    assert_int_equal(job_store_delete(f->store, c, NULL),
+                     0); /* the newest: its seq is not reused */
 
     job_store_destroy(&f->store);
     f->store = job_store_open_sqlite(f->path);
