@@ -1,6 +1,6 @@
 /* img-engine — the libvips worker process. See src/engine.h. */
+#include "cli.h"
 #include "config.h"
-#include "curve.h"
 #include "engine.h"
 #include "img_error.h"
 #include "log.h"
@@ -8,14 +8,11 @@
 #include "vips_server.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <vips/vips.h>
-
-#define EXIT_CONFIG 2
 
 static engine_t *s_engine;
 
@@ -24,12 +21,6 @@ static void s_on_signal(int sig)
     (void)sig;
     if (s_engine)
         engine_stop(s_engine);
-}
-
-static void s_usage(FILE *out)
-{
-    config_print_help(
-        out, "img-engine [-c CONFIG] [--no-supervisor] [--curve-keypair] [--version] [--help]");
 }
 
 /* The engine itself, in the supervised child. */
@@ -56,47 +47,19 @@ static int s_engine_main(void *arg)
     engine_destroy(&s_engine); /* flushes the last messages (linger) */
     log_info("engine: stopped");
     if (busy) /* threads still inside libvips: do not wait for them */
-        _exit(config_error ? EXIT_CONFIG : rc < 0 ? 1 : 0);
+        _exit(config_error ? CLI_EXIT_CONFIG : rc < 0 ? 1 : 0);
     vips_shutdown();
     /* a configuration error will not go away by restarting: tell the supervisor */
-    return config_error ? EXIT_CONFIG : rc < 0 ? 1 : 0;
+    return config_error ? CLI_EXIT_CONFIG : rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL;
-    int supervised = 1;
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"no-supervisor", no_argument, NULL, 'n'},
-        {"version", no_argument, NULL, 'V'},      {"curve-keypair", no_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'n':
-            supervised = 0;
-            break;
-        case 'V':
-            puts("img-engine 0.1.0");
-            return 0;
-        case 'K':
-            return curve_print_keypair("curve_client") == 0 ? 0 : 1;
-        case 'h':
-            s_usage(stdout);
-            return 0;
-        default:
-            s_usage(stderr);
-            return EXIT_CONFIG;
-        }
-    }
     static img_config_t cfg;
-    if (config_load(&cfg, config_path) < 0) {
-        fprintf(stderr, "img-engine: %s\n", img_error_message());
-        return EXIT_CONFIG;
-    }
-    log_init("img-engine", (log_level_t)log_level_parse(cfg.log_level));
-    return supervised ? supervisor_run(s_engine_main, &cfg) : s_engine_main(&cfg);
+    static const cli_spec_t spec = {"img-engine", "curve_client", "no-supervisor"};
+    bool unsupervised;
+    int rc = cli_start(&spec, argc, argv, &cfg, &unsupervised);
+    if (rc >= 0)
+        return rc;
+    return unsupervised ? s_engine_main(&cfg) : supervisor_run(s_engine_main, &cfg);
 }

@@ -1,6 +1,6 @@
 /* img-rest — the HTTP front of the image service. See README.md. */
+#include "cli.h"
 #include "config.h"
-#include "curve.h"
 #include "dispatcher.h"
 #include "http_guard.h"
 #include "http_server.h"
@@ -16,54 +16,17 @@
 #include "vips_server.h"
 
 #include <czmq.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <vips/vips.h>
 
-#define EXIT_CONFIG 2
-
-static void s_usage(FILE *out)
-{
-    config_print_help(out, "img-rest [-c CONFIG] [--curve-keypair] [--version] [--help]");
-}
-
 static void s_remove_files(const char *id, void *arg)
 {
     const img_config_t *cfg = arg;
     if (job_files_remove(cfg->data_dir, id) < 0)
         log_warn("rest: %s", img_error_message());
-}
-
-static int s_parse_args(int argc, char **argv, const char **config_path)
-{
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"curve-keypair", no_argument, NULL, 'K'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            *config_path = optarg;
-            break;
-        case 'V':
-            puts("img-rest 0.1.0");
-            return 0;
-        case 'K':
-            return curve_print_keypair("curve_server") == 0 ? 0 : 1;
-        case 'h':
-            s_usage(stdout);
-            return 0;
-        default:
-            s_usage(stderr);
-            return EXIT_CONFIG;
-        }
-    }
-    return -1; /* go on */
 }
 
 /* Blocks until SIGINT or SIGTERM. */
@@ -80,19 +43,15 @@ static int s_wait_for_stop(void)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL;
-    int rc = s_parse_args(argc, argv, &config_path);
+    static img_config_t cfg;
+    static const cli_spec_t spec = {"img-rest", "curve_server", NULL};
+    bool unused;
+    int rc = cli_start(&spec, argc, argv, &cfg, &unused);
     if (rc >= 0)
         return rc;
-    static img_config_t cfg;
-    if (config_load(&cfg, config_path) < 0) {
-        fprintf(stderr, "img-rest: %s\n", img_error_message());
-        return EXIT_CONFIG;
-    }
-    log_init("img-rest", (log_level_t)log_level_parse(cfg.log_level));
     if (!cfg.db_path[0] && strlen(cfg.data_dir) + sizeof "/jobs.db" > sizeof cfg.db_path) {
         fprintf(stderr, "img-rest: data_dir is too long\n");
-        return EXIT_CONFIG;
+        return CLI_EXIT_CONFIG;
     }
     if (!cfg.db_path[0])
         strcat(strcpy(cfg.db_path, cfg.data_dir), "/jobs.db");

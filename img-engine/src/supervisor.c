@@ -1,5 +1,6 @@
 #include "supervisor.h"
 
+#include "cli.h"
 #include "crash_report.h"
 #include "log.h"
 
@@ -11,8 +12,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define EXIT_CONFIG 2 /* the child's "do not restart me" code */
 
 static volatile sig_atomic_t s_stop_signal;
 static volatile pid_t s_child;
@@ -66,8 +65,8 @@ int supervisor_run(int (*child_main)(void *arg), void *arg)
         if (time(NULL) - started >= 10)
             pause_ms = 200; /* it ran well for a while: restart quickly again */
         s_child = 0;
-        if (s_stop_signal ||
-            (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == EXIT_CONFIG)))
+        if (s_stop_signal || (WIFEXITED(status) &&
+                              (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == CLI_EXIT_CONFIG)))
             return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
         int innocent = crash_report_collect();
         if (WIFSIGNALED(status))

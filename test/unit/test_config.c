@@ -1,4 +1,5 @@
 /* config: defaults, file, environment, bad values, and the README table. */
+#include "cli.h"
 #include "config.h"
 #include "image_format.h"
 #include "img_error.h"
@@ -148,6 +149,32 @@ static void test_str_list(void **state)
     assert_false(img_format_in_list("png", "jpeg,pngs"));
 }
 
+/* The command line both programs share. */
+static void test_cli(void **state)
+{
+    (void)state;
+    static const cli_spec_t spec = {"img-test", "curve_server", "no-supervisor"};
+    img_config_t cfg;
+    bool extra = true;
+    char prog[] = "img-test", c[] = "-c", v[] = "--version", bad[] = "--bogus",
+         own[] = "--no-supervisor", stray[] = "stray";
+    s_write("max_queued = 7\n");
+    char *load[] = {prog, c, s_path, own, NULL};
+    assert_int_equal(cli_start(&spec, 4, load, &cfg, &extra), -1);
+    assert_true(extra);
+    assert_int_equal(cfg.max_queued, 7);
+    char *version[] = {prog, v, NULL};
+    assert_int_equal(cli_start(&spec, 2, version, &cfg, &extra), 0);
+    char *unknown[] = {prog, bad, NULL};
+    assert_int_equal(cli_start(&spec, 2, unknown, &cfg, &extra), CLI_EXIT_CONFIG);
+    char *extra_arg[] = {prog, stray, NULL};
+    assert_int_equal(cli_start(&spec, 2, extra_arg, &cfg, &extra), CLI_EXIT_CONFIG);
+    s_write("max_queued = none\n");
+    char *bad_config[] = {prog, c, s_path, NULL};
+    assert_int_equal(cli_start(&spec, 3, bad_config, &cfg, &extra), CLI_EXIT_CONFIG);
+    remove(s_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_long_string_refused),
         cmocka_unit_test(test_readme_lists_every_key),
         cmocka_unit_test(test_str_list),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,61 @@
+#include "cli.h"
+
+#include "curve.h"
+#include "img_error.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+static void s_usage(const cli_spec_t *spec, FILE *out)
+{
+    char usage[256];
+    snprintf(usage, sizeof usage, "%s [-c CONFIG]%s%s%s [--curve-keypair] [--version] [--help]",
+             spec->program, spec->extra_flag ? " [--" : "",
+             spec->extra_flag ? spec->extra_flag : "", spec->extra_flag ? "]" : "");
+    config_print_help(out, usage);
+}
+
+int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, bool *extra)
+{
+    /* the program's own flag last: without one, its NULL name ends the list */
+    const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"version", no_argument, NULL, 'V'},
+        {"curve-keypair", no_argument, NULL, 'K'},  {"help", no_argument, NULL, 'h'},
+        {spec->extra_flag, no_argument, NULL, 'x'}, {NULL, 0, NULL, 0}};
+    const char *config_path = NULL;
+    int c;
+    *extra = false;
+    optind = 0; /* GNU getopt: start afresh (tests call this more than once) */
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'x':
+            *extra = true;
+            break;
+        case 'V':
+            printf("%s 0.1.0\n", spec->program);
+            return 0;
+        case 'K':
+            return curve_print_keypair(spec->curve_prefix) == 0 ? 0 : 1;
+        case 'h':
+            s_usage(spec, stdout);
+            return 0;
+        default:
+            s_usage(spec, stderr);
+            return CLI_EXIT_CONFIG;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", spec->program, argv[optind]);
+        return CLI_EXIT_CONFIG;
+    }
+    if (config_load(cfg, config_path) < 0) {
+        fprintf(stderr, "%s: %s\n", spec->program, img_error_message());
+        return CLI_EXIT_CONFIG;
+    }
+    log_init(spec->program, (log_level_t)log_level_parse(cfg->log_level));
+    return -1;
+}
