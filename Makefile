@@ -26,20 +26,20 @@ docs-deps:
 	@scripts/docs-deps.sh
 
 $(BUILD)/CMakeCache.txt:
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_RULE_MESSAGES=OFF >/dev/null
 
 build: deps $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) -j $(JOBS) 2>&1 | grep -Ev '^\[|^-- ' || true
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
 	@test -x $(BUILD)/img-rest/img-rest && test -x $(BUILD)/img-engine/img-engine
 
 run: build docs-deps
 	@scripts/run.sh $(BUILD) $(CONFIG)
 
 $(ASAN_BUILD)/CMakeCache.txt:
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIMG_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIMG_SANITIZE=ON -DCMAKE_RULE_MESSAGES=OFF >/dev/null
 
 asan: deps $(ASAN_BUILD)/CMakeCache.txt
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) 2>&1 | grep -Ev '^\[|^-- ' || true
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory -s
 
 test: deps-test build docs-deps
 	@scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_SECONDS)

@@ -14,8 +14,8 @@ ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer (build: $asan)"
 [ -f "$asan/CMakeCache.txt" ] ||
-  cmake -S "$here" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DIMG_SANITIZE=ON >/dev/null
-cmake --build "$asan" -j "$jobs" 2>&1 | grep -Ev '^\[|^-- ' || true
+  cmake -S "$here" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DIMG_SANITIZE=ON -DCMAKE_RULE_MESSAGES=OFF >/dev/null
+cmake --build "$asan" -j "$jobs" -- --no-print-directory -s
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
 export LSAN_OPTIONS="suppressions=$here/test/sanitizer/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
