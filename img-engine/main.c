@@ -1,6 +1,7 @@
 /* img-engine — the libvips worker process. See src/engine.h. */
 #include "cli.h"
 #include "config.h"
+#include "crash_report.h"
 #include "engine.h"
 #include "img_error.h"
 #include "log.h"
@@ -40,7 +41,7 @@ static int s_engine_main(void *arg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int rc = engine_run(s_engine);
-    bool config_error = rc < 0 && img_error_code() == IMG_E_BAD_REQUEST;
+    bool config_error = rc < 0 && img_error_code() == IMG_E_CONFIG;
     if (rc < 0)
         log_error("engine: %s", img_error_message());
     bool busy = engine_busy(s_engine);
@@ -53,6 +54,29 @@ static int s_engine_main(void *arg)
     return config_error ? CLI_EXIT_CONFIG : rc < 0 ? 1 : 0;
 }
 
+/* The crash report (crash_report.h) over the supervisor's restarts. */
+static void s_crash_report_open(void *arg)
+{
+    (void)arg;
+    if (crash_report_open() < 0)
+        log_warn("supervisor: no crash report pipe; crashes charge every running job");
+}
+
+static void s_crash_report_install(void *arg)
+{
+    (void)arg;
+    crash_report_install();
+}
+
+static const char *s_crash_report_collect(void *arg)
+{
+    static char note[96];
+    (void)arg;
+    snprintf(note, sizeof note, "(it will hand back %d job(s) that ran beside the one that crashed)",
+             crash_report_collect());
+    return note;
+}
+
 int main(int argc, char **argv)
 {
     static img_config_t cfg;
@@ -61,5 +85,13 @@ int main(int argc, char **argv)
     int rc = cli_start(&spec, argc, argv, &cfg, &unsupervised);
     if (rc >= 0)
         return rc;
-    return unsupervised ? s_engine_main(&cfg) : supervisor_run(s_engine_main, &cfg);
+    if (unsupervised)
+        return s_engine_main(&cfg);
+    const supervisor_spec_t supervised = {.name = "engine",
+                                          .child_main = s_engine_main,
+                                          .arg = &cfg,
+                                          .prepare = s_crash_report_open,
+                                          .in_child = s_crash_report_install,
+                                          .after_crash = s_crash_report_collect};
+    return supervisor_run(&supervised);
 }

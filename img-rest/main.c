@@ -1,14 +1,16 @@
-/* img-rest — the HTTP front of the image service. See README.md. */
+/* img-rest — the HTTP front of the image service. See README.md and
+ * docs/architecture.md. */
 #include "cli.h"
 #include "config.h"
 #include "dispatcher.h"
+#include "housekeeping.h"
 #include "http_guard.h"
 #include "http_server.h"
 #include "img_error.h"
+#include "instance_name.h"
+#include "intake.h"
 #include "job.h"
 #include "job_events.h"
-#include "job_files.h"
-#include "job_orphans.h"
 #include "job_store.h"
 #include "log.h"
 #include "metrics.h"
@@ -16,18 +18,12 @@
 #include "vips_server.h"
 
 #include <czmq.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <vips/vips.h>
-
-static void s_remove_files(const char *id, void *arg)
-{
-    const img_config_t *cfg = arg;
-    if (job_files_remove(cfg->data_dir, id) < 0)
-        log_warn("rest: %s", img_error_message());
-}
 
 /* Blocks until SIGINT or SIGTERM. */
 static int s_wait_for_stop(void)
@@ -41,6 +37,75 @@ static int s_wait_for_stop(void)
     return sig;
 }
 
+/* Every thread started from here on inherits the blocked stop signals. */
+static void s_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL);
+}
+
+/* The store's change notices wake the waiting requests and the dispatcher
+ * (with replicas, a job queued by another img-rest is dispatched here too). */
+static void s_on_changed(void *arg, const char *id)
+{
+    rest_app_t *app = arg;
+    (void)id;
+    job_events_notify(app->events);
+    if (app->dispatcher)
+        dispatcher_wake(app->dispatcher);
+}
+
+static void s_on_progress(void *arg, const char *id, int percent)
+{
+    rest_app_t *app = arg;
+    job_events_progress(app->events, id, percent);
+}
+
+/* The job store of cfg->db_url (empty: SQLite in the data folder). */
+static job_store_t *s_open_store(const img_config_t *cfg)
+{
+    char path[PATH_MAX];
+    if (cfg->db_url[0])
+        return job_store_open(cfg->db_url);
+    snprintf(path, sizeof path, "%s/jobs.db", cfg->data_dir);
+    return job_store_open(path);
+}
+
+static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t size)
+{
+    if (vips_server_init("img-rest") < 0 || instance_name_new(name, size) < 0)
+        return -1;
+    mkdir(cfg->data_dir, 0750);
+    app->cfg = cfg;
+    app->started_ms = job_now_ms();
+    if (!(app->store = s_open_store(cfg)) || !(app->events = job_events_new()) ||
+        !(app->metrics = metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
+        !(app->intake = intake_new(cfg, app->store)))
+        return -1;
+    job_store_listen(app->store, &(job_store_listener_t){s_on_changed, s_on_progress, app});
+    dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .name = name};
+    if (!(app->dispatcher = dispatcher_new(&deps)) ||
+        !(app->housekeeping = housekeeping_new(cfg, app->store)))
+        return -1;
+    return 0;
+}
+
+static void s_stop(rest_app_t *app)
+{
+    housekeeping_destroy(&app->housekeeping);
+    dispatcher_destroy(&app->dispatcher);
+    intake_destroy(&app->intake);
+    metrics_destroy(&app->metrics);
+    http_guard_destroy(&app->guard);
+    job_store_destroy(&app->store);
+    job_events_destroy(&app->events);
+}
+
 int main(int argc, char **argv)
 {
     static img_config_t cfg;
@@ -49,51 +114,15 @@ int main(int argc, char **argv)
     int rc = cli_start(&spec, argc, argv, &cfg, &unused);
     if (rc >= 0)
         return rc;
-    if (!cfg.db_path[0] && strlen(cfg.data_dir) + sizeof "/jobs.db" > sizeof cfg.db_path) {
-        fprintf(stderr, "img-rest: data_dir is too long\n");
-        return CLI_EXIT_CONFIG;
-    }
-    if (!cfg.db_path[0])
-        strcat(strcpy(cfg.db_path, cfg.data_dir), "/jobs.db");
-
-    /* every thread started from here on inherits the blocked stop signals */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    zsys_handler_set(NULL);
-
-    if (vips_server_init("img-rest") < 0) {
-        log_error("%s", img_error_message());
-        return 1;
-    }
-    mkdir(cfg.data_dir, 0750);
-
-    rest_app_t app = {.cfg = &cfg, .started_ms = job_now_ms()};
-    dispatcher_deps_t deps = {.cfg = &cfg, .on_purged = s_remove_files, .on_purged_arg = &cfg};
+    s_block_signals();
+    rest_app_t app = {0};
+    char name[64];
     http_server_t *http = NULL;
     rc = 1;
-    app.store = job_store_open_sqlite(cfg.db_path);
-    app.events = job_events_new();
-    app.metrics = metrics_new();
-    app.guard = http_guard_new(&cfg);
-    if (!app.store || !app.events || !app.metrics || !app.guard)
+    if (s_start(&app, &cfg, name, sizeof name) < 0 || !(http = http_server_new(&app)))
         goto done;
-    int orphans = job_orphans_sweep(cfg.data_dir, app.store);
-    if (orphans > 0)
-        log_info("rest: removed %d job folder(s) left by an upload that never finished", orphans);
-    deps.store = app.store;
-    deps.events = app.events;
-    app.dispatcher = dispatcher_new(&deps);
-    if (!app.dispatcher)
-        goto done;
-    http = http_server_new(&app);
-    if (!http)
-        goto done;
-    log_info("rest: serving on http://localhost:%d/ (data in %s)", http_server_port(http),
-             cfg.data_dir);
+    log_info("rest: %s serving on http://localhost:%d/ (data in %s, %s job store)", name,
+             http_server_port(http), cfg.data_dir, job_store_backend(app.store));
     int sig = s_wait_for_stop();
     log_info("rest: %s received, finishing requests in progress", strsignal(sig));
     rc = 0;
@@ -101,12 +130,8 @@ done:
     if (rc)
         log_error("rest: %s", img_error_message());
     http_server_destroy(&http); /* answers what is in flight, accepts nothing more */
-    dispatcher_destroy(&app.dispatcher);
-    metrics_destroy(&app.metrics);
-    http_guard_destroy(&app.guard);
-    job_events_destroy(&app.events);
-    job_store_destroy(&app.store);
+    s_stop(&app);
     vips_shutdown();
     log_info("rest: stopped");
-    return rc;
+    return rc == 0 ? 0 : img_error_code() == IMG_E_CONFIG ? CLI_EXIT_CONFIG : 1;
 }

@@ -1,10 +1,10 @@
 #include "dispatcher.h"
 
 #include "broker_socket.h"
+#include "engine_table.h"
 #include "img_error.h"
 #include "log.h"
 #include "msg.h"
-#include "worker_table.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -21,19 +21,19 @@
 
 typedef struct {
     char id[JOB_ID_LEN + 1];
-    char worker[MSG_WORKER_MAX];
+    char engine[MSG_ENGINE_MAX];
 } cancel_t;
 
 struct dispatcher {
     dispatcher_deps_t deps;
+    char name[MSG_ENGINE_MAX]; /* this broker's */
     broker_socket_t sock;
     zsock_t *router; /* sock.router */
     int wake_fd;
     pthread_t thread;
     atomic_bool stop;
-    atomic_int workers;
-    worker_table_t table; /* dispatcher thread only */
-    int64_t next_purge_ms;
+    atomic_int engines;
+    engine_table_t table; /* dispatcher thread only */
     /* cancels from HTTP threads */
     pthread_mutex_t lock;
     cancel_t cancels[CANCEL_QUEUE];
@@ -43,7 +43,7 @@ struct dispatcher {
 };
 
 /* Liveness and scheduling use a monotonic clock (a wall-clock step must not
- * make every worker look silent, or none); times stored with jobs (leases,
+ * make every engine look silent, or none); times stored with jobs (leases,
  * timestamps) are wall-clock milliseconds, as they outlive the process. */
 static int64_t s_mono_ms(void)
 {
@@ -54,7 +54,7 @@ static int64_t s_mono_ms(void)
 
 /* ---- sending ---- */
 
-static int s_send(dispatcher_t *self, const char *worker, const msg_t *m)
+static int s_send(dispatcher_t *self, const char *engine, const msg_t *m)
 {
     size_t len;
     char *text = msg_encode(m, &len);
@@ -63,16 +63,16 @@ static int s_send(dispatcher_t *self, const char *worker, const msg_t *m)
         return -1;
     }
     zmsg_t *zm = zmsg_new();
-    zmsg_addstr(zm, worker);
+    zmsg_addstr(zm, engine);
     zmsg_addmem(zm, text, len);
     free(text);
     /* ROUTER_MANDATORY: fails (EHOSTUNREACH/EAGAIN) instead of dropping silently */
     int rc = zmsg_send(&zm, self->router);
     if (rc < 0) {
         zmsg_destroy(&zm);
-        /* a ping to a worker that just left is routine; anything else is worth a warning */
+        /* a ping to an engine that just left is routine; anything else is worth a warning */
         log_msg(m->type == MSG_PING ? IMG_LOG_DEBUG : IMG_LOG_WARN,
-                "dispatcher: cannot send '%s' to %s: %s", msg_type_name(m->type), worker,
+                "dispatcher: cannot send '%s' to %s: %s", msg_type_name(m->type), engine,
                 zmq_strerror(errno));
     }
     return rc;
@@ -80,35 +80,41 @@ static int s_send(dispatcher_t *self, const char *worker, const msg_t *m)
 
 /* ---- dispatching ---- */
 
+static void s_job_message(const job_t *job, const img_config_t *cfg, msg_t *m)
+{
+    msg_init(m, MSG_JOB);
+    memcpy(m->id, job->id, sizeof m->id);
+    snprintf(m->operation, sizeof m->operation, "%s", job->operation);
+    m->params = json_incref(job->params);
+    m->dispatch = job->dispatch;
+    m->timeout_ms = cfg->job_timeout_s * 1000;
+    snprintf(m->request_id, sizeof m->request_id, "%s", job->request_id);
+}
+
 static void s_dispatch(dispatcher_t *self, int64_t now)
 {
     const img_config_t *cfg = self->deps.cfg;
-    worker_t *w;
-    while ((w = worker_table_next_with_credit(&self->table)) != NULL) {
+    engine_entry_t *e;
+    while ((e = engine_table_next_with_credit(&self->table)) != NULL) {
         job_t job = {0};
-        int rc = job_store_claim(self->deps.store, w->name, now + cfg->lease_ms, &job);
+        int rc = job_store_claim(self->deps.store, e->name, self->name, now + cfg->lease_ms, &job);
         if (rc < 0)
             log_error("dispatcher: claim failed: %s", img_error_message());
         if (rc <= 0)
             return;
         msg_t m;
-        msg_init(&m, MSG_JOB);
-        snprintf(m.id, sizeof m.id, "%s", job.id);
-        snprintf(m.operation, sizeof m.operation, "%s", job.operation);
-        m.params = json_incref(job.params);
-        m.attempt = job.dispatches; /* the message's attempt is the dispatch number */
-        m.timeout_ms = cfg->job_timeout_s * 1000;
-        w->credit--;
-        if (s_send(self, w->name, &m) == 0) {
+        s_job_message(&job, cfg, &m);
+        e->credit--;
+        if (s_send(self, e->name, &m) == 0) {
             atomic_fetch_add(&self->dispatched, 1);
-            log_debug("dispatcher: job %s (%s) dispatch %d (attempt %d) to %s", job.id,
-                      job.operation, job.dispatches, job.attempts, w->name);
+            log_debug("dispatcher: job %s (%s) dispatch %d to %s", job.id, job.operation,
+                      job.dispatch, e->name);
         } else {
-            /* not delivered: hand it straight back, and take the worker's credit
+            /* not delivered: hand it straight back, and take the engine's credit
              * from its next heartbeat instead of from what we counted */
-            w->credit = 0;
-            w->resync = true;
-            job_store_requeue(self->deps.store, job.id, job.dispatches);
+            e->credit = 0;
+            e->resync = true;
+            job_store_requeue(self->deps.store, job.id, job.dispatch);
         }
         msg_clear(&m);
         job_clear(&job);
@@ -120,89 +126,84 @@ static void s_dispatch(dispatcher_t *self, int64_t now)
 static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
 {
     int applied =
-        job_store_finish(self->deps.store, m->id, m->attempt, m->ok ? m->result : NULL,
+        job_store_finish(self->deps.store, m->id, m->dispatch, m->ok ? m->result : NULL,
                          m->ok ? NULL : m->error_code, m->ok ? NULL : m->error_message, now);
     if (applied < 0) {
         log_error("dispatcher: recording job %s failed: %s", m->id, img_error_message());
         return;
     }
     if (applied == 0) {
-        log_info("dispatcher: ignored a late or duplicate completion of job %s attempt %d", m->id,
-                 m->attempt);
+        log_info("dispatcher: ignored a late or duplicate completion of job %s dispatch %d",
+                 m->id, m->dispatch);
         return;
     }
     atomic_fetch_add(m->ok ? &self->completed : &self->failed, 1);
-    log_info("dispatcher: job %s %s (attempt %d)%s%s", m->id, m->ok ? "complete" : "failed",
-             m->attempt, m->ok ? "" : ": ", m->ok ? "" : m->error_message);
-    job_events_notify(self->deps.events);
+    log_info("dispatcher: job %s %s (dispatch %d)%s%s", m->id, m->ok ? "complete" : "failed",
+             m->dispatch, m->ok ? "" : ": ", m->ok ? "" : m->error_message);
 }
 
-static void s_on_heartbeat(dispatcher_t *self, worker_t *w, const msg_t *m, int64_t now)
+static void s_on_heartbeat(dispatcher_t *self, engine_entry_t *e, const msg_t *m, int64_t now)
 {
     /* new to us (we restarted), or a send to it failed: its own count wins
      * (counting one job too many is harmless: the engine hands it back) */
-    if (w->resync) {
-        w->credit = m->free_threads;
-        w->resync = false;
+    if (e->resync) {
+        e->credit = m->free_threads;
+        e->resync = false;
     }
     for (int i = 0; i < m->n_held; i++)
-        if (job_store_renew(self->deps.store, m->held[i], w->name,
+        if (job_store_renew(self->deps.store, m->held[i], e->name, self->name,
                             now + self->deps.cfg->lease_ms) == 0)
-            log_debug("dispatcher: %s holds job %s that is no longer leased to it", w->name,
+            log_debug("dispatcher: %s holds job %s that is no longer leased to it", e->name,
                       m->held[i]);
 }
 
-static bool s_from_engine(msg_type_t type)
+static void s_on_release(dispatcher_t *self, const char *engine, const msg_t *m)
 {
-    return type == MSG_READY || type == MSG_HEARTBEAT || type == MSG_STARTED || type == MSG_DONE ||
-           type == MSG_BYE || type == MSG_RELEASE;
+    if (job_store_requeue(self->deps.store, m->id, m->dispatch) == 1) {
+        atomic_fetch_add(&self->requeued, 1);
+        log_info("dispatcher: job %s handed back by %s", m->id, engine);
+    }
 }
 
 static void s_handle(dispatcher_t *self, const char *identity, const msg_t *m, int64_t now)
 {
     bool added = false;
-    if (!s_from_engine(m->type)) {
-        log_warn("dispatcher: '%s' is not a message an engine sends; dropped (from %s)",
-                 msg_type_name(m->type), identity);
-        atomic_fetch_add(&self->dropped, 1);
-        return;
-    }
-    worker_t *w = worker_table_touch(&self->table, identity, s_mono_ms(), &added);
-    if (!w) {
-        log_warn("dispatcher: worker table full, ignoring %s", identity);
+    engine_entry_t *e = engine_table_touch(&self->table, identity, s_mono_ms(), &added);
+    if (!e) {
+        log_warn("dispatcher: engine table full, ignoring %s", identity);
         return;
     }
     if (added)
-        log_info("dispatcher: worker %s connected", identity);
+        log_info("dispatcher: engine %s connected", identity);
     switch (m->type) {
     case MSG_READY:
-        w->credit = m->credit + w->credit > 1024 ? 1024 : m->credit + w->credit;
-        w->draining = false;
+        e->credit = m->credit + e->credit > 1024 ? 1024 : m->credit + e->credit;
+        e->draining = false;
         break;
     case MSG_HEARTBEAT:
-        s_on_heartbeat(self, w, m, now);
+        s_on_heartbeat(self, e, m, now);
         break;
     case MSG_BYE:
-        log_info("dispatcher: worker %s is draining", identity);
-        w->draining = true;
-        w->credit = 0;
+        log_info("dispatcher: engine %s is draining", identity);
+        e->draining = true;
+        e->credit = 0;
         break;
     case MSG_STARTED:
-        if (job_store_mark_started(self->deps.store, m->id, m->attempt, now) < 0)
+        if (job_store_mark_started(self->deps.store, m->id, m->dispatch, now) < 0)
             log_error("dispatcher: %s", img_error_message());
-        log_debug("dispatcher: job %s dispatch %d started on %s", m->id, m->attempt, identity);
+        log_debug("dispatcher: job %s dispatch %d started on %s", m->id, m->dispatch, identity);
+        break;
+    case MSG_PROGRESS:
+        job_store_publish_progress(self->deps.store, m->id, m->percent);
         break;
     case MSG_DONE:
         s_on_done(self, m, now);
         break;
     case MSG_RELEASE:
-        if (job_store_requeue(self->deps.store, m->id, m->attempt) == 1) {
-            atomic_fetch_add(&self->requeued, 1);
-            log_info("dispatcher: job %s handed back by %s", m->id, identity);
-        }
+        s_on_release(self, identity, m);
         break;
     default:
-        break; /* s_from_engine() let only the types above through */
+        break; /* s_receive let only engine messages through */
     }
 }
 
@@ -219,29 +220,41 @@ static int s_identity_ok(zframe_t *f, char *out, size_t size)
     return 0;
 }
 
+/* Decodes one message from an engine; -1 (counted as dropped) if it is not
+ * one an engine may send. */
+static int s_accept(dispatcher_t *self, zmsg_t *zm, char *identity, msg_t *m)
+{
+    zframe_t *id = zmsg_first(zm);
+    zframe_t *body = zmsg_next(zm);
+    if (zmsg_size(zm) != 2 || s_identity_ok(id, identity, MSG_ENGINE_MAX) < 0) {
+        log_warn("dispatcher: dropped a message with %zu frames or a bad identity",
+                 zmsg_size(zm));
+    } else if (msg_decode(zframe_data(body), zframe_size(body),
+                          (size_t)self->deps.cfg->max_message_bytes, m) < 0) {
+        log_warn("dispatcher: dropped a message from %s: %s", identity, img_error_message());
+    } else if (m->type >= MSG_JOB) {
+        log_warn("dispatcher: '%s' is not a message an engine sends; dropped (from %s)",
+                 msg_type_name(m->type), identity);
+        msg_clear(m);
+    } else if (m->engine[0] && strcmp(m->engine, identity) != 0) {
+        log_warn("dispatcher: dropped a message from %s claiming to be %s", identity, m->engine);
+        msg_clear(m);
+    } else {
+        return 0;
+    }
+    atomic_fetch_add(&self->dropped, 1);
+    return -1;
+}
+
 static void s_receive(dispatcher_t *self)
 {
     for (int k = 0; k < MAX_BATCH; k++) {
         zmsg_t *zm = zmsg_recv(self->router); /* receive timeout 0: NULL when none */
         if (!zm)
             return;
-        char identity[MSG_WORKER_MAX];
-        zframe_t *id = zmsg_first(zm);
-        zframe_t *body = zmsg_next(zm);
+        char identity[MSG_ENGINE_MAX];
         msg_t m;
-        if (zmsg_size(zm) != 2 || s_identity_ok(id, identity, sizeof identity) < 0) {
-            log_warn("dispatcher: dropped a message with %zu frames or a bad identity",
-                     zmsg_size(zm));
-            atomic_fetch_add(&self->dropped, 1);
-        } else if (msg_decode(zframe_data(body), zframe_size(body),
-                              (size_t)self->deps.cfg->max_message_bytes, &m) < 0) {
-            log_warn("dispatcher: dropped a message from %s: %s", identity, img_error_message());
-            atomic_fetch_add(&self->dropped, 1);
-        } else if (m.worker[0] && strcmp(m.worker, identity) != 0) {
-            log_warn("dispatcher: dropped a message from %s claiming to be %s", identity, m.worker);
-            atomic_fetch_add(&self->dropped, 1);
-            msg_clear(&m);
-        } else {
+        if (s_accept(self, zm, identity, &m) == 0) {
             s_handle(self, identity, &m, job_now_ms());
             msg_clear(&m);
         }
@@ -251,37 +264,23 @@ static void s_receive(dispatcher_t *self)
 
 /* ---- periodic work ---- */
 
-static void s_worker_lost(const char *name, void *arg)
+static void s_engine_lost(const char *name, void *arg)
 {
     dispatcher_t *self = arg;
-    int n = job_store_release_worker(self->deps.store, name);
-    log_warn("dispatcher: worker %s is silent, dropped; the leases of its %d job(s) end now", name,
-             n < 0 ? 0 : n);
+    int n = job_store_release_engine(self->deps.store, name, self->name);
+    log_warn("dispatcher: engine %s is silent, dropped; the leases of its %d job(s) end now",
+             name, n < 0 ? 0 : n);
 }
 
-static void s_tick(dispatcher_t *self, int64_t now)
+/* Every heartbeat: ping the engines, drop the silent ones. */
+static void s_tick(dispatcher_t *self)
 {
-    const img_config_t *cfg = self->deps.cfg;
     msg_t ping;
     msg_init(&ping, MSG_PING);
     for (int i = 0; i < self->table.count; i++)
-        s_send(self, self->table.workers[i].name, &ping);
-
-    worker_table_expire(&self->table, s_mono_ms() - 3LL * cfg->heartbeat_ms, s_worker_lost, self);
-    int changed = job_store_expire(self->deps.store, now, cfg->max_attempts);
-    if (changed > 0) {
-        atomic_fetch_add(&self->requeued, changed);
-        job_events_notify(self->deps.events);
-    }
-    if (cfg->retention_s > 0 && now >= self->next_purge_ms) {
-        int64_t every = cfg->retention_s * 1000LL / 4;
-        self->next_purge_ms = now + (every < 60000 ? (every < 1000 ? 1000 : every) : 60000);
-        /* wall clock: a step back delays one purge, nothing worse */
-        int n = job_store_purge(self->deps.store, now - cfg->retention_s * 1000LL,
-                                self->deps.on_purged, self->deps.on_purged_arg);
-        if (n > 0)
-            log_info("dispatcher: retention removed %d finished job(s)", n);
-    }
+        s_send(self, self->table.engines[i].name, &ping);
+    engine_table_expire(&self->table, s_mono_ms() - 3LL * self->deps.cfg->heartbeat_ms,
+                        s_engine_lost, self);
 }
 
 static void s_send_cancels(dispatcher_t *self)
@@ -296,9 +295,16 @@ static void s_send_cancels(dispatcher_t *self)
         msg_t m;
         msg_init(&m, MSG_CANCEL);
         memcpy(m.id, batch[i].id, sizeof m.id);
-        if (worker_table_find(&self->table, batch[i].worker))
-            s_send(self, batch[i].worker, &m);
+        if (engine_table_find(&self->table, batch[i].engine))
+            s_send(self, batch[i].engine, &m);
     }
+}
+
+static void s_drain_wake(dispatcher_t *self)
+{
+    uint64_t v;
+    if (read(self->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+        log_warn("dispatcher: wake read: %s", strerror(errno));
 }
 
 static void *s_run(void *arg)
@@ -316,20 +322,17 @@ static void *s_run(void *arg)
             break;
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            uint64_t v;
-            if (read(self->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
-                log_warn("dispatcher: wake read: %s", strerror(errno));
+            s_drain_wake(self);
             s_send_cancels(self);
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_receive(self);
-        now = s_mono_ms();
-        if (now >= next_tick) {
-            s_tick(self, job_now_ms());
-            next_tick = now + hb;
+        if (s_mono_ms() >= next_tick) {
+            s_tick(self);
+            next_tick = s_mono_ms() + hb;
         }
         s_dispatch(self, job_now_ms());
-        atomic_store(&self->workers, worker_table_active(&self->table));
+        atomic_store(&self->engines, engine_table_active(&self->table));
     }
     return NULL;
 }
@@ -344,8 +347,9 @@ dispatcher_t *dispatcher_new(const dispatcher_deps_t *deps)
         return NULL;
     }
     self->deps = *deps;
+    snprintf(self->name, sizeof self->name, "%s", deps->name);
     self->wake_fd = -1;
-    worker_table_init(&self->table);
+    engine_table_init(&self->table);
     pthread_mutex_init(&self->lock, NULL);
     if (broker_socket_open(&self->sock, deps->cfg) < 0)
         goto fail;
@@ -359,7 +363,7 @@ dispatcher_t *dispatcher_new(const dispatcher_deps_t *deps)
         img_error_set(IMG_E_INTERNAL, "cannot start the dispatcher thread");
         goto fail;
     }
-    log_info("dispatcher: listening for workers on %s", deps->cfg->broker_bind);
+    log_info("dispatcher: listening for engines on %s", deps->cfg->broker_bind);
     return self;
 fail:
     broker_socket_close(&self->sock);
@@ -392,23 +396,23 @@ void dispatcher_destroy(dispatcher_t **pself)
     *pself = NULL;
 }
 
-void dispatcher_cancel(dispatcher_t *self, const char *id, const char *worker)
+void dispatcher_cancel(dispatcher_t *self, const char *id, const char *engine)
 {
-    if (!worker || !*worker)
+    if (!engine || !*engine)
         return;
     pthread_mutex_lock(&self->lock);
     if (self->n_cancels < CANCEL_QUEUE) {
         cancel_t *c = &self->cancels[self->n_cancels++];
         snprintf(c->id, sizeof c->id, "%s", id);
-        snprintf(c->worker, sizeof c->worker, "%s", worker);
+        snprintf(c->engine, sizeof c->engine, "%s", engine);
     }
     pthread_mutex_unlock(&self->lock);
     dispatcher_wake(self);
 }
 
-int dispatcher_workers(dispatcher_t *self)
+int dispatcher_engines(dispatcher_t *self)
 {
-    return atomic_load(&self->workers);
+    return atomic_load(&self->engines);
 }
 
 void dispatcher_counters(dispatcher_t *self, dispatcher_counters_t *out)

@@ -5,8 +5,7 @@
 #include "image_format.h"
 #include "job.h"
 #include "job_files.h"
-#include "op_registry.h"
-#include "op_runner.h"
+#include "op_catalog.h"
 #include "query.h"
 
 #include <errno.h>
@@ -149,7 +148,7 @@ static int s_reply_result_file(const http_req_t *r, const job_t *job)
     const img_format_t *f = img_format_by_name(format);
     char dir[4096], path[4200], etag[80];
     if (!f || job_files_dir(r->app->cfg->data_dir, job->id, dir, sizeof dir) < 0 ||
-        op_result_path(dir, format, path, sizeof path) < 0)
+        job_files_result(dir, f->ext, path, sizeof path) < 0)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "the job's result is unreadable", NULL);
     s_etag(job, etag);
     return http_reply_file(r->conn, path, f->mime, etag,
@@ -192,7 +191,7 @@ int h_job_delete(const http_req_t *r)
     if (job_store_delete(r->app->store, r->id, &job) < 0)
         return http_reply_img_error(r->conn, NULL);
     if (job.status == JOB_PROCESSING)
-        dispatcher_cancel(r->app->dispatcher, job.id, job.lease_owner);
+        dispatcher_cancel(r->app->dispatcher, job.id, job.lease_engine);
     job_clear(&job);
     if (job_files_remove(r->app->cfg->data_dir, r->id) < 0)
         return http_reply_img_error(r->conn, NULL);
@@ -210,7 +209,7 @@ static int s_list_filter(const json_t *q, job_filter_t *f)
                       "status must be one of queued, processing, complete, failed");
         return -1;
     }
-    if (f->operation && !op_registry_find(f->operation)) {
+    if (f->operation && !op_catalog_find(f->operation)) {
         img_error_set(IMG_E_INVALID_PARAMETER, "operation '%s' does not exist", f->operation);
         return -1;
     }

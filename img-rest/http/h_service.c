@@ -19,7 +19,7 @@ int h_health(const http_req_t *r)
 
 int h_ready(const http_req_t *r)
 {
-    int workers = dispatcher_workers(r->app->dispatcher);
+    int workers = dispatcher_engines(r->app->dispatcher);
     long queued = job_store_count(r->app->store, JOB_QUEUED);
     long processing = job_store_count(r->app->store, JOB_PROCESSING);
     bool ready = workers > 0 && queued >= 0;
@@ -44,12 +44,12 @@ int h_metrics(const http_req_t *r)
     g.processing = job_store_count(r->app->store, JOB_PROCESSING);
     g.complete = job_store_count(r->app->store, JOB_COMPLETE);
     g.failed = job_store_count(r->app->store, JOB_FAILED);
-    g.workers = dispatcher_workers(r->app->dispatcher);
+    g.workers = dispatcher_engines(r->app->dispatcher);
     dispatcher_counters(r->app->dispatcher, &c);
     g.dispatched = c.dispatched;
     g.completed = c.completed;
     g.failed_total = c.failed;
-    g.requeued = c.requeued;
+    g.requeued = c.requeued + housekeeping_expired(r->app->housekeeping);
     g.messages_dropped = c.messages_dropped;
     g.uptime_s = (double)(job_now_ms() - r->app->started_ms) / 1000.0;
     char *text = metrics_render(r->app->metrics, &g);

@@ -1,6 +1,7 @@
-/* handlers — one function per route and method. Each answers the request
- * itself and returns the HTTP status it sent. The router (http_router.c)
- * has already matched the path and method, and validated nothing else. */
+/* handlers — one function per route and method, in the shape of civetweb's
+ * examples/rest/rest.c: each answers the request itself and returns the HTTP
+ * status it sent. The route table (http_routes.c) has already matched the
+ * path and the method and passed the guard; nothing else is validated. */
 #ifndef IMG_HANDLERS_H
 #define IMG_HANDLERS_H
 
@@ -15,10 +16,10 @@ typedef struct {
     const char *query;  /* raw query string, or NULL */
     const op_def_t *op; /* for /<op>/... routes */
     const char *id;     /* the path's job id (not yet validated) */
-    const char *tail;   /* /static/<tail> */
+    const char *tail;   /* what a route's final `*` matched (decoded) */
 } http_req_t;
 
-/* h_submit.c */
+/* h_submit.c: POST /<op> */
 int h_submit(const http_req_t *r);
 /* h_jobs.c */
 int h_status(const http_req_t *r);

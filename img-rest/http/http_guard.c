@@ -40,7 +40,7 @@ static int s_parse_keys(http_guard_t *self, const char *list)
     str_list_begin(&it, list);
     while (str_list_next(&it, &key, &len)) {
         if (len == 0 || len >= KEY_MAX || self->n_keys == MAX_KEYS) {
-            img_error_set(IMG_E_BAD_REQUEST,
+            img_error_set(IMG_E_CONFIG,
                           "api_keys: keys must be 1 to %d characters, at "
                           "most %d keys",
                           KEY_MAX - 1, MAX_KEYS);
@@ -77,13 +77,6 @@ void http_guard_destroy(http_guard_t **pself)
     free((*pself)->buckets);
     free(*pself);
     *pself = NULL;
-}
-
-bool http_guard_is_open_path(const char *path)
-{
-    return strcmp(path, "/") == 0 || strcmp(path, "/openapi.json") == 0 ||
-           strncmp(path, "/static/", 8) == 0 || strcmp(path, "/health") == 0 ||
-           strcmp(path, "/ready") == 0;
 }
 
 /* Compares without leaking the position of the first difference through timing. */
@@ -145,10 +138,10 @@ static int s_take_token(http_guard_t *self, const char *who, long long now_ms, i
     return rc;
 }
 
-int http_guard_check_values(http_guard_t *self, const char *key, const char *client,
-                            const char *path, long long now_ms, int *retry_after_s)
+int http_guard_check_values(http_guard_t *self, const char *key, const char *client, bool open,
+                            long long now_ms, int *retry_after_s)
 {
-    if (http_guard_is_open_path(path))
+    if (open)
         return 0;
     if (self->n_keys > 0 && (!key || !s_key_known(self, key))) {
         img_error_set(IMG_E_UNAUTHORIZED, key ? "the API key is not valid"
@@ -165,13 +158,13 @@ int http_guard_check_values(http_guard_t *self, const char *key, const char *cli
     return 0;
 }
 
-int http_guard_check(http_guard_t *self, struct mg_connection *conn, const char *path,
-                     long long now_ms, int *retry_after_s)
+int http_guard_check(http_guard_t *self, struct mg_connection *conn, bool open, long long now_ms,
+                     int *retry_after_s)
 {
     const char *key = mg_get_header(conn, "X-API-Key");
     const char *auth = mg_get_header(conn, "Authorization");
     if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         key = auth + 7;
-    return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, path, now_ms,
+    return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, open, now_ms,
                                    retry_after_s);
 }

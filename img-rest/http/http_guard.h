@@ -1,7 +1,8 @@
-/* http_guard — API keys and per-client rate limits, checked before routing.
+/* http_guard — API keys and per-client rate limits, checked before a
+ * route's handler runs.
  *
  * Both are off by default. With api_keys set, every route but the open ones
- * (/, /openapi.json, /static/..., /health, /ready) needs a key, given as
+ * (http_routes.c's table says which) needs a key, given as
  * `Authorization: Bearer <key>` or `X-API-Key: <key>` (401 unauthorized
  * otherwise). With rate_limit_per_min > 0, each key (or, without keys, each
  * client address) has a token bucket of that many requests per minute
@@ -20,16 +21,14 @@ typedef struct http_guard http_guard_t;
 http_guard_t *http_guard_new(const img_config_t *cfg);
 void http_guard_destroy(http_guard_t **self);
 
-/* True for the routes that never need a key. */
-bool http_guard_is_open_path(const char *path);
-
-/* 0 to go on; -1 with img_error (IMG_E_UNAUTHORIZED or IMG_E_RATE_LIMITED) and,
+/* open: the route needs no key (nor counts against a rate limit).
+ * 0 to go on; -1 with img_error (IMG_E_UNAUTHORIZED or IMG_E_RATE_LIMITED) and,
  * for rate limits, *retry_after_s set. now_ms: a monotonic clock. */
-int http_guard_check(http_guard_t *self, struct mg_connection *conn, const char *path,
-                     long long now_ms, int *retry_after_s);
+int http_guard_check(http_guard_t *self, struct mg_connection *conn, bool open, long long now_ms,
+                     int *retry_after_s);
 
 /* The same decision from plain values (for tests): key may be NULL. */
-int http_guard_check_values(http_guard_t *self, const char *key, const char *client,
-                            const char *path, long long now_ms, int *retry_after_s);
+int http_guard_check_values(http_guard_t *self, const char *key, const char *client, bool open,
+                            long long now_ms, int *retry_after_s);
 
 #endif

@@ -1,6 +1,6 @@
 #include "http_server.h"
 
-#include "http_router.h"
+#include "http_routes.h"
 #include "img_error.h"
 #include "log.h"
 
@@ -28,6 +28,8 @@ http_server_t *http_server_new(const rest_app_t *app)
     snprintf(timeout, sizeof timeout, "%d", cfg->http_timeout_ms);
     const char *options[] = {"listening_ports", cfg->http_listen, "num_threads", threads,
                              "request_timeout_ms", timeout, "enable_directory_listing", "no",
+                             /* the router decodes each path segment itself */
+                             "decode_url", "no",
                              /* one request per connection: an upload refused before its
                               * body was read can never be mistaken for the next request */
                              "enable_keep_alive", "no", "linger_timeout_ms", "1000", NULL};
@@ -47,7 +49,7 @@ http_server_t *http_server_new(const rest_app_t *app)
         mg_exit_library();
         return NULL;
     }
-    mg_set_request_handler(self->ctx, "/", http_router_handle, (void *)app);
+    mg_set_request_handler(self->ctx, "/", http_routes_handle, (void *)app);
     return self;
 }
 

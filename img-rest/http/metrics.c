@@ -1,6 +1,6 @@
 #include "metrics.h"
 
-#include "op_registry.h"
+#include "op_catalog.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -46,10 +46,11 @@ void metrics_count_request(metrics_t *self, int status, double seconds)
     atomic_fetch_add(&self->latency_us_sum, (long long)(seconds * 1e6));
 }
 
-void metrics_count_submit(metrics_t *self, size_t op_index)
+void metrics_count_submit(metrics_t *self, const char *operation)
 {
-    if (op_index < MAX_OPS)
-        atomic_fetch_add(&self->submitted[op_index], 1);
+    for (size_t i = 0; i < op_catalog_count() && i < MAX_OPS; i++)
+        if (strcmp(op_catalog_at(i)->name, operation) == 0)
+            atomic_fetch_add(&self->submitted[i], 1);
 }
 
 typedef struct {
@@ -100,8 +101,8 @@ char *metrics_render(metrics_t *self, const metrics_gauges_t *g)
     s_add(&b, "img_http_request_duration_seconds_count %lld\n", count);
     s_add(&b, "# HELP img_jobs_submitted_total Jobs accepted, by operation.\n"
               "# TYPE img_jobs_submitted_total counter\n");
-    for (size_t i = 0; i < op_registry_count() && i < MAX_OPS; i++)
-        s_add(&b, "img_jobs_submitted_total{operation=\"%s\"} %lld\n", op_registry_at(i)->name,
+    for (size_t i = 0; i < op_catalog_count() && i < MAX_OPS; i++)
+        s_add(&b, "img_jobs_submitted_total{operation=\"%s\"} %lld\n", op_catalog_at(i)->name,
               atomic_load(&self->submitted[i]));
     s_add(&b,
           "# HELP img_jobs Jobs in the store, by status.\n# TYPE img_jobs gauge\n"

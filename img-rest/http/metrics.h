@@ -14,8 +14,8 @@ void metrics_destroy(metrics_t **self);
 
 /* An HTTP answer with this status took `seconds`. */
 void metrics_count_request(metrics_t *self, int status, double seconds);
-/* A job of operation index i (op_registry_at) was accepted. */
-void metrics_count_submit(metrics_t *self, size_t op_index);
+/* A job of the named operation was accepted. */
+void metrics_count_submit(metrics_t *self, const char *operation);
 
 typedef struct {
     long queued, processing, complete, failed;

@@ -6,7 +6,9 @@
 
 #include "config.h"
 #include "dispatcher.h"
+#include "housekeeping.h"
 #include "http_guard.h"
+#include "intake.h"
 #include "job_events.h"
 #include "job_store.h"
 #include "metrics.h"
@@ -17,6 +19,8 @@ typedef struct {
     const img_config_t *cfg;
     job_store_t *store;
     dispatcher_t *dispatcher;
+    intake_t *intake;
+    housekeeping_t *housekeeping;
     job_events_t *events;
     metrics_t *metrics;
     http_guard_t *guard;

@@ -2,15 +2,26 @@
 
 #include "img_error.h"
 
+#include "job_id.h"
+
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+typedef struct {
+    char id[JOB_ID_LEN + 1];
+    int percent;
+    uint64_t touched; /* generation of the last update: the oldest is reused */
+} progress_t;
 
 struct job_events {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     uint64_t generation;
     int waiting;
+    progress_t progress[JOB_EVENTS_PROGRESS_MAX];
 };
 
 job_events_t *job_events_new(void)
@@ -49,6 +60,40 @@ void job_events_notify(job_events_t *self)
     self->generation++;
     pthread_cond_broadcast(&self->changed);
     pthread_mutex_unlock(&self->lock);
+}
+
+/* The slot of id, or the least recently updated one; with the lock held. */
+static progress_t *s_slot(job_events_t *self, const char *id)
+{
+    progress_t *oldest = &self->progress[0];
+    for (int i = 0; i < JOB_EVENTS_PROGRESS_MAX; i++) {
+        progress_t *p = &self->progress[i];
+        if (strcmp(p->id, id) == 0)
+            return p;
+        if (p->touched < oldest->touched)
+            oldest = p;
+    }
+    return oldest;
+}
+
+void job_events_progress(job_events_t *self, const char *id, int percent)
+{
+    pthread_mutex_lock(&self->lock);
+    progress_t *p = s_slot(self, id);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    p->percent = percent;
+    p->touched = ++self->generation;
+    pthread_cond_broadcast(&self->changed);
+    pthread_mutex_unlock(&self->lock);
+}
+
+int job_events_progress_of(job_events_t *self, const char *id)
+{
+    pthread_mutex_lock(&self->lock);
+    progress_t *p = s_slot(self, id);
+    int percent = strcmp(p->id, id) == 0 ? p->percent : -1;
+    pthread_mutex_unlock(&self->lock);
+    return percent;
 }
 
 uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)

@@ -24,7 +24,9 @@ void job_clear(job_t *job)
     json_decref(job->params);
     json_decref(job->input);
     json_decref(job->result);
+    json_decref(job->callback);
     memset(job, 0, sizeof *job);
+    job->progress = -1;
 }
 
 int64_t job_now_ms(void)
@@ -72,8 +74,14 @@ json_t *job_to_json(const job_t *job)
     json_object_set_new(o, "params", job->params ? json_incref(job->params) : json_object());
     if (job->input)
         json_object_set(o, "input", job->input);
+    if (job->request_id[0])
+        json_object_set_new(o, "request_id", json_string(job->request_id));
+    if (job->status == JOB_PROCESSING && job->progress >= 0)
+        json_object_set_new(o, "progress", json_integer(job->progress));
     if (job->status == JOB_COMPLETE && job->result)
         json_object_set(o, "result", job->result);
+    if (job->callback)
+        json_object_set(o, "callback", job->callback);
     if (job->status == JOB_FAILED)
         json_object_set_new(
             o, "error",

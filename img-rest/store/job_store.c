@@ -5,6 +5,27 @@
 #include "img_error.h"
 
 #include <assert.h>
+#include <string.h>
+
+job_store_t *job_store_open(const char *db_url)
+{
+    assert(db_url);
+    if (strncmp(db_url, "postgresql://", 13) == 0 || strncmp(db_url, "postgres://", 11) == 0)
+        return job_store_open_pg(db_url);
+    return job_store_open_sqlite(db_url);
+}
+
+void job_store_base_init(job_store_t *base, const job_store_ops_t *ops)
+{
+    base->ops = ops;
+    pthread_mutex_init(&base->listener_lock, NULL);
+    memset(&base->listener, 0, sizeof base->listener);
+}
+
+void job_store_base_clear(job_store_t *base)
+{
+    pthread_mutex_destroy(&base->listener_lock);
+}
 
 void job_store_destroy(job_store_t **self)
 {
@@ -14,17 +35,63 @@ void job_store_destroy(job_store_t **self)
     *self = NULL;
 }
 
-int job_store_insert(job_store_t *self, const job_t *job)
+const char *job_store_backend(const job_store_t *self)
 {
-    assert(self && job);
-    assert(job->id[0] && job->operation[0]);
-    return self->ops->insert(self, job);
+    return self->ops->name;
+}
+
+void job_store_listen(job_store_t *self, const job_store_listener_t *listener)
+{
+    pthread_mutex_lock(&self->listener_lock);
+    self->listener = *listener;
+    pthread_mutex_unlock(&self->listener_lock);
+}
+
+void job_store_notify_changed(job_store_t *base, const char *id)
+{
+    pthread_mutex_lock(&base->listener_lock);
+    job_store_listener_t l = base->listener;
+    pthread_mutex_unlock(&base->listener_lock);
+    if (l.changed)
+        l.changed(l.arg, id);
+}
+
+void job_store_notify_progress(job_store_t *base, const char *id, int percent)
+{
+    pthread_mutex_lock(&base->listener_lock);
+    job_store_listener_t l = base->listener;
+    pthread_mutex_unlock(&base->listener_lock);
+    if (l.progress)
+        l.progress(l.arg, id, percent);
+}
+
+int job_store_publish_progress(job_store_t *self, const char *id, int percent)
+{
+    assert(self && id && percent >= 0 && percent <= 100);
+    return self->ops->publish_progress(self, id, percent);
+}
+
+int job_store_insert(job_store_t *self, const job_t *job, const job_insert_t *opts,
+                     char replayed_id[JOB_ID_LEN + 1])
+{
+    static const job_insert_t none = {0};
+    assert(self && job && job->id[0] && job->operation[0]);
+    assert(job->status == JOB_QUEUED || job->status == JOB_COMPLETE);
+    opts = opts ? opts : &none;
+    assert(!opts->idempotency_key || (opts->request_hash && replayed_id));
+    return self->ops->insert(self, job, opts, replayed_id);
 }
 
 int job_store_get(job_store_t *self, const char *id, job_t *out)
 {
     assert(self && id && out);
     return self->ops->get(self, id, out);
+}
+
+int job_store_find_cached(job_store_t *self, const char *cache_key, job_t *out)
+{
+    assert(self && cache_key && out);
+    return self->ops->find_cached(self, cache_key, out);
 }
 
 int job_store_list(job_store_t *self, const job_filter_t *filter, job_t **jobs, size_t *n,
@@ -58,23 +125,18 @@ long job_store_count(job_store_t *self, job_status_t status)
     return self->ops->count(self, status);
 }
 
-int job_store_claim(job_store_t *self, const char *worker, int64_t lease_until, job_t *out)
+int job_store_claim(job_store_t *self, const char *engine, const char *broker, int64_t lease_until,
+                    job_t *out)
 {
-    assert(self && worker && out);
-    return self->ops->claim(self, worker, lease_until, out);
+    assert(self && engine && broker && out);
+    return self->ops->claim(self, engine, broker, lease_until, out);
 }
 
-int job_store_renew(job_store_t *self, const char *id, const char *worker, int64_t lease_until)
+int job_store_renew(job_store_t *self, const char *id, const char *engine, const char *broker,
+                    int64_t lease_until)
 {
-    assert(self && id && worker);
-    return self->ops->renew(self, id, worker, lease_until);
-}
-
-int job_store_finish(job_store_t *self, const char *id, int attempt, const json_t *result,
-                     const char *error_code, const char *error_message, int64_t now)
-{
-    assert(self && id);
-    return self->ops->finish(self, id, attempt, result, error_code, error_message, now);
+    assert(self && id && engine && broker);
+    return self->ops->renew(self, id, engine, broker, lease_until);
 }
 
 int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int64_t now)
@@ -83,16 +145,23 @@ int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int6
     return self->ops->mark_started(self, id, dispatch, now);
 }
 
-int job_store_requeue(job_store_t *self, const char *id, int attempt)
+int job_store_finish(job_store_t *self, const char *id, int dispatch, const json_t *result,
+                     const char *error_code, const char *error_message, int64_t now)
 {
-    assert(self && id);
-    return self->ops->requeue(self, id, attempt);
+    assert(self && id && (result || error_code));
+    return self->ops->finish(self, id, dispatch, result, error_code, error_message, now);
 }
 
-int job_store_release_worker(job_store_t *self, const char *worker)
+int job_store_requeue(job_store_t *self, const char *id, int dispatch)
 {
-    assert(self && worker);
-    return self->ops->release_worker(self, worker);
+    assert(self && id);
+    return self->ops->requeue(self, id, dispatch);
+}
+
+int job_store_release_engine(job_store_t *self, const char *engine, const char *broker)
+{
+    assert(self && engine && broker);
+    return self->ops->release_engine(self, engine, broker);
 }
 
 int job_store_expire(job_store_t *self, int64_t now, int max_attempts)
@@ -112,4 +181,18 @@ int job_store_purge(job_store_t *self, int64_t before, job_removed_fn fn, void *
 {
     assert(self);
     return self->ops->purge(self, before, fn, arg);
+}
+
+int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until,
+                           job_delivery_t *out, int max)
+{
+    assert(self && out && max > 0);
+    return self->ops->outbox_claim(self, now, lease_until, out, max);
+}
+
+int job_store_outbox_record(job_store_t *self, const char *id, int status, bool delivered,
+                            int64_t retry_at)
+{
+    assert(self && id);
+    return self->ops->outbox_record(self, id, status, delivered, retry_at);
 }

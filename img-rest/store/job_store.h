@@ -1,20 +1,48 @@
 /* job_store — the queue of record: every job lives here, never only in memory.
  *
- * An interface (a table of functions) so that another store (PostgreSQL...)
- * can be added beside the embedded SQLite one (job_store_sqlite.c). Every
- * function is safe to call from any thread. Functions return 0 on success
- * and -1 with img_error on failure unless said otherwise; functions that
- * fill a job_t leave it for the caller to job_clear().
+ * An interface (a table of functions, job_store_impl.h) with two backends:
+ * the embedded SQLite one (job_store_sqlite.c) and PostgreSQL for replicas
+ * of img-rest (job_store_pg.c), chosen by job_store_open(). Every function
+ * is safe to call from any thread, and from several processes sharing one
+ * database. Functions return 0 on success and -1 with img_error unless said
+ * otherwise; functions that fill a job_t leave it for the caller to
+ * job_clear().
  *
- * The lease protocol: job_store_claim() moves the oldest queued job to
- * processing, increments its attempts and its dispatch number and leases it
- * to a worker until a time; job_store_renew() extends leases the worker
- * still holds; job_store_finish() records the outcome only for the dispatch
- * that holds the lease (a late or duplicate completion changes nothing);
- * job_store_requeue() takes back a dispatch without charging an attempt;
- * job_store_expire() puts jobs with lapsed leases back in the queue, or
- * fails them once they have used max_attempts; only dispatches that
- * started (job_store_mark_started) are charged.
+ * The life of a job, one table that every backend's SQL follows. `dispatch`
+ * numbers the hand-outs of a job to engines and never repeats, so every
+ * message about a job names one dispatch and a late or duplicate one is
+ * recognised; `attempts` counts only the tries charged against
+ * max_attempts. A dispatch is charged when it ends after its engine said it
+ * `started` it, unless the engine handed it back.
+ *
+ *  event             from        to          attempts  when
+ *  insert            -           queued      0         (complete: a reused result)
+ *  claim             queued      processing  =         the oldest; dispatch + 1, leased
+ *                                                      to an engine by a broker
+ *  mark_started      processing  processing  =         the current dispatch: charged
+ *                                                      from now on
+ *  renew             processing  processing  =         lease held by that engine
+ *  finish (ok)       processing  complete    + 1       the current dispatch
+ *  finish (failed)   processing  failed      + 1       the current dispatch
+ *  requeue           processing  queued      =         the current dispatch, handed back
+ *  requeue (late)    queued      queued      - 1       its lapsed dispatch had been charged:
+ *                                                      the hand-back of an engine that
+ *                                                      crashed beside another job
+ *  release_engine    processing  processing  =         that engine's leases from that
+ *                                                      broker end now (it left)
+ *  expire            processing  queued      =         lease lapsed, not started
+ *  expire            processing  queued      + 1       lease lapsed, started, attempts
+ *                                                      + 1 < max_attempts
+ *  expire            processing  failed      + 1       lease lapsed, started, attempts
+ *                                                      + 1 >= max_attempts (worker_lost)
+ *  delete            any         -                     the client's DELETE
+ *  purge             complete,   -                     finished before the retention
+ *                    failed
+ *
+ * Change notices: every change above is announced to the process's
+ * listener (job_store_listen): at once in this process, and through
+ * PostgreSQL's LISTEN/NOTIFY to every replica. Progress is announced the
+ * same way without being stored.
  */
 #ifndef IMG_JOB_STORE_H
 #define IMG_JOB_STORE_H
@@ -29,23 +57,71 @@ typedef struct job_store job_store_t;
 typedef struct {
     const char *status;    /* NULL or a status name */
     const char *operation; /* NULL or an operation name */
+    const char *client;    /* NULL or only this client's jobs */
     int limit;             /* 1..1000 */
     int64_t before_seq;    /* 0 = from the newest; else only seq < before_seq */
 } job_filter_t;
 
+/* What an insert may carry besides the job. */
+typedef struct {
+    /* The client's Idempotency-Key (job->client is the client) and the hash
+     * of the request (operation, parameters, input bytes); NULL: none. */
+    const char *idempotency_key;
+    const char *request_hash;
+    /* http(s) URL to call when the job ends; NULL: none. */
+    const char *callback_url;
+} job_insert_t;
+
+/* A webhook delivery due (job_store_outbox_claim). */
+typedef struct {
+    char id[JOB_ID_LEN + 1]; /* the job's */
+    char url[2048];
+    int attempts; /* calls made so far */
+} job_delivery_t;
+
+/* Who hears of changes (job_store_listen). Both are called on a store
+ * thread, or on the thread that made the change; they must be quick. */
+typedef struct {
+    void (*changed)(void *arg, const char *id);              /* a job changed */
+    void (*progress)(void *arg, const char *id, int percent); /* a running job's progress */
+    void *arg;
+} job_store_listener_t;
+
 /* Called for each job removed by job_store_purge (to delete its files). */
 typedef void (*job_removed_fn)(const char *id, void *arg);
 
-/* Opens (creating if needed) the SQLite store at path, WAL mode. Caller owns;
- * NULL with img_error. */
-job_store_t *job_store_open_sqlite(const char *path);
+/* Opens the store: db_url "postgresql://..." or "postgres://..." is
+ * PostgreSQL; anything else is a SQLite file path (created if needed, WAL
+ * mode). Applies the schema's migrations. Caller owns; NULL with img_error. */
+job_store_t *job_store_open(const char *db_url);
 void job_store_destroy(job_store_t **self);
 
-/* Inserts a new queued job (id, operation, params, input, created_at used). */
-int job_store_insert(job_store_t *self, const job_t *job);
+/* The backend's name ("sqlite", "postgresql"). */
+const char *job_store_backend(const job_store_t *self);
+
+/* Sets the listener (one per store; a copy is kept). */
+void job_store_listen(job_store_t *self, const job_store_listener_t *listener);
+
+/* Announces a running job's progress to every listener, without storing it. */
+int job_store_publish_progress(job_store_t *self, const char *id, int percent);
+
+/* Inserts a new job (id, operation, params, input, created_at, request_id,
+ * client, cache_key; queued, or complete with result and finished_at when
+ * status says so). With opts->idempotency_key: if this client used the key
+ * within 24 hours, nothing is inserted and replayed_id gets that job's id
+ * (returns 1); the same key with another request hash is -1 with
+ * IMG_E_IDEMPOTENCY_MISMATCH. Two identical inserts racing make one job.
+ * The job is durable when this returns 0 (inserted) or 1 (replayed).
+ * opts may be NULL. */
+int job_store_insert(job_store_t *self, const job_t *job, const job_insert_t *opts,
+                     char replayed_id[JOB_ID_LEN + 1]);
 
 /* 0 found, -1 with IMG_E_NOT_FOUND or another error. */
 int job_store_get(job_store_t *self, const char *id, job_t *out);
+
+/* A complete job with this cache key whose result is still held: 1 (out
+ * filled), 0 none, -1 error. */
+int job_store_find_cached(job_store_t *self, const char *cache_key, job_t *out);
 
 /* Newest first. *jobs gets a calloc'ed array of *n jobs (caller frees each with
  * job_clear, then free); *next_seq is the before_seq of the next page or 0. */
@@ -55,50 +131,54 @@ int job_store_list(job_store_t *self, const job_filter_t *filter, job_t **jobs, 
 /* Number of jobs in a status. -1 on error. */
 long job_store_count(job_store_t *self, job_status_t status);
 
-/* Claims the oldest queued job for worker until lease_until. 1 claimed (out
- * filled, status processing, attempts and dispatch number incremented), 0
- * none queued, -1 error. */
-int job_store_claim(job_store_t *self, const char *worker, int64_t lease_until, job_t *out);
+/* claim: the oldest queued job, for engine (leased by broker) until
+ * lease_until. 1 claimed (out filled), 0 none queued, -1 error. */
+int job_store_claim(job_store_t *self, const char *engine, const char *broker, int64_t lease_until,
+                    job_t *out);
 
-/* Extends the lease of job id if worker holds it. 1 renewed, 0 not held, -1 error. */
-int job_store_renew(job_store_t *self, const char *id, const char *worker, int64_t lease_until);
+/* renew: 1 renewed (the broker becomes broker), 0 not held by engine, -1 error. */
+int job_store_renew(job_store_t *self, const char *id, const char *engine, const char *broker,
+                    int64_t lease_until);
 
-/* Records the end of dispatch `dispatch` of job id: complete with result (not
- * stolen) or failed with code/message. Applied only while the job is
- * processing with that dispatch number: 1 applied, 0 ignored, -1 error. */
+/* mark_started: dispatch of job id started at now (the job's started_at if
+ * it had none). 1 recorded, 0 ignored (not the current dispatch), -1 error. */
+int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int64_t now);
+
+/* finish: complete with result (not stolen), or failed with error_code and
+ * error_message. 1 applied, 0 ignored (not processing with that dispatch),
+ * -1 error. A callback of the job becomes due. */
 int job_store_finish(job_store_t *self, const char *id, int dispatch, const json_t *result,
                      const char *error_code, const char *error_message, int64_t now);
 
-/* Puts job id back in the queue if it is processing with dispatch number
- * `dispatch` (its worker handed it back: draining, a crash of another job,
- * or it could not be delivered). The lease is cleared and the attempt is
- * not charged; dispatch numbers never repeat. 1 requeued, 0 ignored, -1 error. */
+/* requeue: 1 requeued (or un-charged, see the table), 0 ignored, -1 error. */
 int job_store_requeue(job_store_t *self, const char *id, int dispatch);
 
-/* Records that dispatch `dispatch` of job id started on its worker at now
- * (the job's started_at, if it had none): from then on, losing it costs an
- * attempt (a dispatch lost before it started does not). 1 recorded, 0
- * ignored, -1 error. */
-int job_store_mark_started(job_store_t *self, const char *id, int dispatch, int64_t now);
+/* release_engine: the number of leases ended, -1 on error. */
+int job_store_release_engine(job_store_t *self, const char *engine, const char *broker);
 
-/* Ends now the leases of the processing jobs of worker (it left or died), so
- * that the next job_store_expire() requeues them, or fails those that have
- * had max_attempts (a job that kills its worker every time ends failed).
- * Returns the number of leases ended, -1 on error. */
-int job_store_release_worker(job_store_t *self, const char *worker);
-
-/* Requeues processing jobs whose lease expired before now, or fails them
- * (worker_lost, with a message giving the attempts) when attempts >=
- * max_attempts. Returns the number changed, -1 on error. */
+/* expire: the lapsed leases before now; the number of jobs changed, -1 on
+ * error. */
 int job_store_expire(job_store_t *self, int64_t now, int max_attempts);
 
-/* Removes a job; *deleted (if not NULL) gets the job as it was at that
- * moment (e.g. processing on a worker that should be told). 0, or -1 with
+/* delete: *deleted (if not NULL) gets the job as it was at that moment
+ * (e.g. processing on an engine that should be told). 0, or -1 with
  * IMG_E_NOT_FOUND. */
 int job_store_delete(job_store_t *self, const char *id, job_t *deleted);
 
-/* Removes complete and failed jobs finished before `before`, calling fn for
- * each. Returns the number removed, -1 on error. */
+/* purge: complete and failed jobs finished before `before`, calling fn for
+ * each, and idempotency keys older than 24 hours. The number of jobs
+ * removed, -1 on error. */
 int job_store_purge(job_store_t *self, int64_t before, job_removed_fn fn, void *arg);
+
+/* The webhook outbox. A job's delivery waits until the job finishes, then
+ * is due. outbox_claim: up to max deliveries due at now, each leased until
+ * lease_until (no other replica takes it meanwhile); returns how many, -1
+ * on error. outbox_record: the outcome of one call (status: the HTTP
+ * status, 0 for none): delivered, or due again at retry_at, or failed for
+ * good when retry_at is 0 and not delivered. */
+int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until,
+                           job_delivery_t *out, int max);
+int job_store_outbox_record(job_store_t *self, const char *id, int status, bool delivered,
+                            int64_t retry_at);
 
 #endif

@@ -1,34 +1,30 @@
 /* job_store_sqlite — the embedded job store: one SQLite file in WAL mode.
  *
- * One connection, guarded by one pthread mutex: every call takes the lock,
- * runs ONE statement (a single INSERT, UPDATE ... RETURNING, DELETE ...
- * RETURNING or SELECT, each atomic by itself in autocommit mode), copies the
- * rows out and lets go, so the lock is never held for long and never across
- * a callback. Opening takes one short transaction for the schema.
- * Other processes may open the same file: SQLite's own write lock (with
- * busy_timeout) keeps each statement atomic between connections too, so a
+ * One connection, guarded by one mutex: every call takes the lock, runs its
+ * statements (one, or a few in one IMMEDIATE transaction), copies the rows
+ * out and lets go, so the lock is never held across a callback. Other
+ * processes may open the same file: SQLite's write lock (with busy_timeout)
+ * keeps each statement and transaction atomic between connections too, so a
  * job is never claimed twice.
  *
- * Durability: journal_mode=WAL. The insert of a new job commits with
- * synchronous=FULL (the WAL is fsynced before the 202 is sent, so a power
- * cut or kernel crash cannot lose an accepted job); every later update
- * (claim, started, renew, finish, expire) commits with NORMAL, which is safe
- * from corruption and from a crash of either program, and at worst loses
- * the last updates to a power cut — the job then runs again, which the
- * at-least-once protocol allows. Syncing every update cost a fifth of the
- * throughput of small jobs. (A FULL commit also makes every earlier NORMAL
- * one durable.)
+ * Durability: journal_mode=WAL. A new job commits with synchronous=FULL
+ * (the WAL is fsynced before the 202 is sent, so a power cut or kernel crash
+ * cannot lose an accepted job); every later update commits with NORMAL,
+ * which is safe from corruption and from a crash of either program, and at
+ * worst loses the last updates to a power cut: the job then runs again,
+ * which the at-least-once protocol allows. (A FULL commit also makes every
+ * earlier NORMAL one durable.)
  *
  * Schema versions are kept in PRAGMA user_version; s_migrations[v] takes the
  * schema from version v to v + 1. Times are int64 ms since the epoch, NULL
- * in the database for "not yet" (0 in job_t). JSON fields are stored as text.
+ * in the database for "not yet" (0 in job_t). JSON fields are stored as
+ * text. The statements follow the transition table of job_store.h.
  */
 #include "job_store_impl.h"
 
 #include "img_error.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,11 +32,7 @@
 #include <string.h>
 
 #define S_BUSY_TIMEOUT_MS 5000
-
-/* Column order read by s_row_to_job. */
-#define S_COLS                                                                                     \
-    "seq, id, operation, status, created_at, started_at, finished_at, params, input, result, "     \
-    "error_code, error_message, attempts, lease_owner, lease_expires, dispatches"
+#define S_MAX_CHANGED 4096 /* ids an expire announces one by one */
 
 static const char *const s_migrations[] = {
     /* 0 -> 1 */
@@ -60,127 +52,191 @@ static const char *const s_migrations[] = {
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " lease_owner TEXT,"
     " lease_expires INTEGER,"
-    /* attempts counts the tries charged against max_attempts; dispatches
-     * numbers every hand-out and never repeats, so a late completion from an
-     * earlier dispatch is always recognised */
     " dispatches INTEGER NOT NULL DEFAULT 0,"
-    /* the last dispatch its worker said it started */
     " started_dispatch INTEGER NOT NULL DEFAULT 0);"
-    /* claim (oldest queued), count and list by status (newest first) */
     "CREATE INDEX jobs_status_seq ON jobs(status, seq);"
-    /* list by operation, newest first */
     "CREATE INDEX jobs_operation_seq ON jobs(operation, seq);"
-    /* lapsed leases (status = 'processing' AND lease_expires < now) */
     "CREATE INDEX jobs_lease ON jobs(status, lease_expires);"
-    /* purge (status IN ('complete', 'failed') AND finished_at < before) */
     "CREATE INDEX jobs_finished ON jobs(status, finished_at);",
+    /* 1 -> 2: one vocabulary (dispatch, engine); claims no longer charge an
+     * attempt (only a started dispatch that ends does); replicas (the broker
+     * holding a lease); request ids, clients, result reuse, idempotency keys
+     * and webhook deliveries */
+    "ALTER TABLE jobs RENAME COLUMN dispatches TO dispatch;"
+    "ALTER TABLE jobs RENAME COLUMN lease_owner TO lease_engine;"
+    "ALTER TABLE jobs ADD COLUMN lease_broker TEXT;"
+    "ALTER TABLE jobs ADD COLUMN lost_dispatch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN request_id TEXT;"
+    "ALTER TABLE jobs ADD COLUMN client TEXT;"
+    "ALTER TABLE jobs ADD COLUMN cache_key TEXT;"
+    "UPDATE jobs SET attempts = max(attempts - 1, 0) WHERE status = 'processing';"
+    "UPDATE jobs SET lost_dispatch = dispatch, lease_engine = NULL"
+    " WHERE status = 'queued' AND lease_engine IS NOT NULL;"
+    "CREATE INDEX jobs_cache ON jobs(cache_key, status) WHERE cache_key IS NOT NULL;"
+    "CREATE INDEX jobs_client_seq ON jobs(client, seq);"
+    "CREATE TABLE idempotency ("
+    " client TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,"
+    " job_id TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (client, key));"
+    "CREATE TABLE callbacks ("
+    " job_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, last_status INTEGER,"
+    " due_at INTEGER, lease_until INTEGER);"
+    "CREATE INDEX callbacks_due ON callbacks(state, due_at);",
 };
 #define S_SCHEMA_VERSION ((int)(sizeof s_migrations / sizeof s_migrations[0]))
 
+/* Column order read by s_row_to_job; the callback's columns come last and
+ * only from statements that join them. */
+#define S_COLS_OF(j)                                                                               \
+    j "seq, " j "id, " j "operation, " j "status, " j "created_at, " j "started_at, " j              \
+      "finished_at, " j "params, " j "input, " j "result, " j "error_code, " j "error_message, " j   \
+      "attempts, " j "lease_engine, " j "lease_expires, " j "dispatch, " j "lease_broker, " j        \
+      "request_id, " j "client, " j "cache_key"
+#define S_COLS S_COLS_OF("j.")
+#define S_RETURNING " RETURNING " S_COLS_OF("")
+#define S_N_COLS 20
+#define S_CB_COLS " c.url, c.state, c.attempts, c.last_status"
+#define S_FROM " FROM jobs j LEFT JOIN callbacks c ON c.job_id = j.id"
+/* The current dispatch started on its engine: its loss costs an attempt. */
+#define S_CHARGED "started_dispatch >= dispatch"
+#define S_LAST_TRY "(" S_CHARGED " AND attempts + 1 >= ?2)"
+
 typedef enum {
     S_INSERT,
+    S_IDEM_GET,
+    S_IDEM_PUT,
+    S_CALLBACK_PUT,
     S_GET,
-    S_LIST_ALL,
-    S_LIST_STATUS,
-    S_LIST_OPERATION,
-    S_LIST_BOTH,
+    S_FIND_CACHED,
+    S_LIST,
     S_COUNT,
     S_CLAIM,
     S_RENEW,
+    S_STARTED,
     S_FINISH,
+    S_CALLBACKS_DUE,
     S_REQUEUE,
     S_RELEASE,
     S_EXPIRE,
-    S_STARTED,
     S_DELETE,
+    S_DELETE_CALLBACK,
+    S_DELETE_IDEMPOTENCY,
     S_PURGE,
+    S_PURGE_EXTRAS,
+    S_OUTBOX_CLAIM,
+    S_OUTBOX_RECORD,
     S_STMT_COUNT
 } s_stmt_t;
 
-/* In list statements: ?1 before_seq, ?2 limit, ?3 status, ?4 operation. */
-/* The current dispatch started on its worker: its loss counts as an attempt. */
-#define S_CHARGED "started_dispatch >= dispatches"
-#define S_LIST_TAIL " seq < ?1 ORDER BY seq DESC LIMIT ?2"
-
 static const char *const s_sql[S_STMT_COUNT] = {
-    [S_INSERT] = "INSERT INTO jobs (id, operation, status, created_at, params, input, attempts)"
-                 " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, 0)",
-    [S_GET] = "SELECT " S_COLS " FROM jobs WHERE id = ?1",
-    [S_LIST_ALL] = "SELECT " S_COLS " FROM jobs WHERE" S_LIST_TAIL,
-    [S_LIST_STATUS] = "SELECT " S_COLS " FROM jobs WHERE status = ?3 AND" S_LIST_TAIL,
-    [S_LIST_OPERATION] = "SELECT " S_COLS " FROM jobs WHERE operation = ?4 AND" S_LIST_TAIL,
-    [S_LIST_BOTH] =
-        "SELECT " S_COLS " FROM jobs WHERE status = ?3 AND operation = ?4 AND" S_LIST_TAIL,
+    [S_INSERT] = "INSERT INTO jobs (id, operation, status, created_at, finished_at, params, input,"
+                 " result, request_id, client, cache_key)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* ?1 client, ?2 key, ?3 remembered since */
+    [S_IDEM_GET] = "SELECT request_hash, job_id FROM idempotency"
+                   " WHERE client = ?1 AND key = ?2 AND created_at >= ?3",
+    /* a forgotten key (older than 24 hours) is taken over */
+    [S_IDEM_PUT] = "INSERT INTO idempotency (client, key, request_hash, job_id, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (client, key) DO UPDATE SET"
+                   " request_hash = excluded.request_hash, job_id = excluded.job_id,"
+                   " created_at = excluded.created_at",
+    [S_CALLBACK_PUT] = "INSERT INTO callbacks (job_id, url) VALUES (?1, ?2)",
+    [S_GET] = "SELECT " S_COLS "," S_CB_COLS S_FROM " WHERE j.id = ?1",
+    [S_FIND_CACHED] = "SELECT " S_COLS "," S_CB_COLS S_FROM
+                      " WHERE j.cache_key = ?1 AND j.status = 'complete' ORDER BY j.seq DESC LIMIT 1",
+    /* ?1 before_seq, ?2 limit, ?3 status, ?4 operation, ?5 client (NULL: any) */
+    [S_LIST] = "SELECT " S_COLS "," S_CB_COLS S_FROM
+               " WHERE j.seq < ?1 AND (?3 IS NULL OR j.status = ?3)"
+               " AND (?4 IS NULL OR j.operation = ?4) AND (?5 IS NULL OR j.client = ?5)"
+               " ORDER BY j.seq DESC LIMIT ?2",
     [S_COUNT] = "SELECT count(*) FROM jobs WHERE status = ?1",
-    [S_CLAIM] = "UPDATE jobs SET status = 'processing', attempts = attempts + 1,"
-                " dispatches = dispatches + 1,"
-                " lease_owner = ?2, lease_expires = ?3"
+    /* claim */
+    [S_CLAIM] = "UPDATE jobs SET status = 'processing', dispatch = dispatch + 1,"
+                " lease_engine = ?1, lease_broker = ?2, lease_expires = ?3, lost_dispatch = 0"
                 " WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1)"
-                " RETURNING " S_COLS,
-    [S_RENEW] = "UPDATE jobs SET lease_expires = ?3"
-                " WHERE id = ?1 AND status = 'processing' AND lease_owner = ?2",
-    [S_FINISH] = "UPDATE jobs SET status = ?3, result = ?4, error_code = ?5, error_message = ?6,"
-                 " finished_at = ?7, lease_owner = NULL, lease_expires = NULL"
-                 " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
-    /* a job handed back is not charged an attempt: it was not its fault. It
-     * may already be back in the queue if its worker was declared lost first. */
-    [S_REQUEUE] = "UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0),"
-                  " lease_owner = NULL, lease_expires = NULL"
-                  " WHERE id = ?1 AND dispatches = ?2 AND (status = 'processing'"
-                  " OR (status = 'queued' AND lease_owner IS NOT NULL))",
-    /* ends the leases now; the next expire requeues or fails the jobs */
-    [S_RELEASE] = "UPDATE jobs SET lease_expires = 0"
-                  " WHERE status = 'processing' AND lease_owner = ?1 AND lease_expires > 0",
-    /* ?1 now, ?2 max_attempts, ?3 the worker_lost code. A lapsed dispatch that
-     * never started (no `started` from its worker) is not charged; one that
-     * started is, and fails the job once attempts reach max_attempts.
-     * (SQLite evaluates every SET expression on the old row.) */
-    [S_EXPIRE] =
-        "UPDATE jobs SET"
-        " status = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
-        " attempts = CASE WHEN " S_CHARGED " THEN attempts ELSE max(attempts - 1, 0) END,"
-        " error_code = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN ?3 ELSE error_code END,"
-        " error_message = CASE WHEN NOT (" S_CHARGED " AND attempts >= ?2) THEN error_message"
-        "  WHEN attempts = 1 THEN 'the job was attempted once and its worker was lost or timed out'"
-        "  ELSE printf('the job was attempted %d times and its worker was lost or timed out"
-        " each time', attempts) END,"
-        " finished_at = CASE WHEN " S_CHARGED " AND attempts >= ?2 THEN ?1 ELSE finished_at END,"
-        /* the lost holder of a charged dispatch stays named until the next
-         * claim, so that a late hand-back of it can still un-charge it (once:
-         * an uncharged one is not named, so it is not un-charged twice) */
-        " lease_owner = CASE WHEN " S_CHARGED " AND attempts < ?2 THEN lease_owner ELSE NULL END,"
-        " lease_expires = NULL"
-        " WHERE status = 'processing' AND lease_expires < ?1",
-    /* started_at: when a worker first began the job (not when it was claimed) */
+                S_RETURNING,
+    /* renew */
+    [S_RENEW] = "UPDATE jobs SET lease_expires = ?4, lease_broker = ?3"
+                " WHERE id = ?1 AND status = 'processing' AND lease_engine = ?2",
+    /* mark_started: started_at is when an engine first began the job */
     [S_STARTED] = "UPDATE jobs SET started_dispatch = ?2, started_at = coalesce(started_at, ?3)"
-                  " WHERE id = ?1 AND status = 'processing' AND dispatches = ?2",
-    [S_DELETE] = "DELETE FROM jobs WHERE id = ?1 RETURNING " S_COLS,
+                  " WHERE id = ?1 AND status = 'processing' AND dispatch = ?2",
+    /* finish (ok / failed) */
+    [S_FINISH] = "UPDATE jobs SET status = ?3, result = ?4, error_code = ?5, error_message = ?6,"
+                 " finished_at = ?7, attempts = attempts + 1,"
+                 " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
+                 " WHERE id = ?1 AND status = 'processing' AND dispatch = ?2",
+    /* a finished job's delivery becomes due: ?1 now */
+    [S_CALLBACKS_DUE] = "UPDATE callbacks SET due_at = ?1 WHERE state = 'pending' AND due_at IS NULL"
+                        " AND job_id IN (SELECT id FROM jobs WHERE status IN ('complete','failed'))",
+    /* requeue, and the late one that un-charges a lapsed dispatch */
+    [S_REQUEUE] = "UPDATE jobs SET attempts = CASE WHEN status = 'queued' THEN attempts - 1"
+                  " ELSE attempts END, status = 'queued', lost_dispatch = 0,"
+                  " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
+                  " WHERE id = ?1 AND dispatch = ?2"
+                  " AND (status = 'processing' OR (status = 'queued' AND lost_dispatch = ?2))",
+    /* release_engine */
+    [S_RELEASE] = "UPDATE jobs SET lease_expires = 0 WHERE status = 'processing'"
+                  " AND lease_engine = ?1 AND lease_broker = ?2 AND lease_expires > 0",
+    /* expire: ?1 now, ?2 max_attempts, ?3 the worker_lost code (SQLite
+     * evaluates every SET expression on the old row) */
+    [S_EXPIRE] = "UPDATE jobs SET"
+                 " status = CASE WHEN " S_LAST_TRY " THEN 'failed' ELSE 'queued' END,"
+                 " attempts = CASE WHEN " S_CHARGED " THEN attempts + 1 ELSE attempts END,"
+                 " lost_dispatch = CASE WHEN " S_CHARGED " AND NOT " S_LAST_TRY
+                 " THEN dispatch ELSE 0 END,"
+                 " error_code = CASE WHEN " S_LAST_TRY " THEN ?3 ELSE error_code END,"
+                 " error_message = CASE WHEN NOT " S_LAST_TRY " THEN error_message"
+                 "  WHEN attempts = 0 THEN 'the job was attempted once and its engine was lost"
+                 " or timed out'"
+                 "  ELSE printf('the job was attempted %d times and its engine was lost or timed"
+                 " out each time', attempts + 1) END,"
+                 " finished_at = CASE WHEN " S_LAST_TRY " THEN ?1 ELSE finished_at END,"
+                 " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
+                 " WHERE status = 'processing' AND lease_expires < ?1 RETURNING id",
+    [S_DELETE] = "DELETE FROM jobs WHERE id = ?1" S_RETURNING,
+    [S_DELETE_CALLBACK] = "DELETE FROM callbacks WHERE job_id = ?1",
+    /* a retry with the key of a deleted job makes a new one */
+    [S_DELETE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE job_id = ?1",
     [S_PURGE] = "DELETE FROM jobs WHERE finished_at < ?1 AND status IN ('complete', 'failed')"
                 " RETURNING id",
+    [S_PURGE_EXTRAS] = "DELETE FROM callbacks WHERE job_id NOT IN (SELECT id FROM jobs)",
+    /* outbox_claim: ?1 now, ?2 lease_until, ?3 max */
+    [S_OUTBOX_CLAIM] = "UPDATE callbacks SET lease_until = ?2 WHERE job_id IN"
+                       " (SELECT job_id FROM callbacks WHERE state = 'pending' AND due_at <= ?1"
+                       " AND (lease_until IS NULL OR lease_until < ?1) ORDER BY due_at LIMIT ?3)"
+                       " RETURNING job_id, url, attempts",
+    /* outbox_record: ?2 status, ?3 delivered, ?4 retry_at (0: no more tries) */
+    [S_OUTBOX_RECORD] = "UPDATE callbacks SET attempts = attempts + 1, last_status = ?2,"
+                        " state = CASE WHEN ?3 THEN 'delivered' WHEN ?4 = 0 THEN 'failed'"
+                        " ELSE 'pending' END,"
+                        " due_at = CASE WHEN ?3 OR ?4 = 0 THEN due_at ELSE ?4 END,"
+                        " lease_until = NULL WHERE job_id = ?1",
 };
+
+/* Statements run as they are (no parameters, no rows). */
+static const char *const s_purge_idempotency =
+    "DELETE FROM idempotency WHERE created_at < ?1 OR job_id NOT IN (SELECT id FROM jobs)";
 
 typedef struct {
     job_store_t base; /* first: job_store_t * <-> s_store_t * */
     sqlite3 *db;
     pthread_mutex_t lock;
     sqlite3_stmt *stmt[S_STMT_COUNT];
+    sqlite3_stmt *purge_idempotency;
 } s_store_t;
 
 static const job_store_ops_t s_ops;
 
 /* ---- helpers (all called with the lock held) ---- */
 
-static sqlite3_stmt *s_begin(s_store_t *s, s_stmt_t which)
+static sqlite3_stmt *s_stmt(s_store_t *s, s_stmt_t which)
 {
-    pthread_mutex_lock(&s->lock);
-    return s->stmt[which];
-}
-
-static void s_end(s_store_t *s, sqlite3_stmt *st)
-{
+    sqlite3_stmt *st = s->stmt[which];
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    pthread_mutex_unlock(&s->lock);
+    return st;
 }
 
 static void s_fail(s_store_t *s, const char *what)
@@ -188,19 +244,34 @@ static void s_fail(s_store_t *s, const char *what)
     img_error_set(IMG_E_INTERNAL, "job store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
+static int s_exec_sql(s_store_t *s, const char *sql)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        s_fail(s, sql);
+        return -1;
+    }
+    return 0;
+}
+
 /* The bind helpers do nothing once *rc holds an error, so a caller binds all
  * its parameters and checks once. */
 static void s_bind_text(sqlite3_stmt *st, int i, const char *text, int *rc)
 {
     if (*rc == SQLITE_OK)
-        *rc =
-            text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+        *rc = text && *text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT)
+                            : sqlite3_bind_null(st, i);
 }
 
 static void s_bind_int64(sqlite3_stmt *st, int i, int64_t v, int *rc)
 {
     if (*rc == SQLITE_OK)
         *rc = sqlite3_bind_int64(st, i, v);
+}
+
+static void s_bind_time(sqlite3_stmt *st, int i, int64_t v, int *rc)
+{
+    if (*rc == SQLITE_OK)
+        *rc = v > 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
 }
 
 static void s_bind_json(sqlite3_stmt *st, int i, const json_t *json, int *rc)
@@ -212,11 +283,7 @@ static void s_bind_json(sqlite3_stmt *st, int i, const json_t *json, int *rc)
         return;
     }
     char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text) {
-        *rc = SQLITE_NOMEM;
-        return;
-    }
-    *rc = sqlite3_bind_text(st, i, text, -1, free); /* sqlite frees text, even on error */
+    *rc = text ? sqlite3_bind_text(st, i, text, -1, free) : SQLITE_NOMEM;
 }
 
 /* Runs a statement that returns no rows: the number of rows it changed, or
@@ -251,11 +318,27 @@ static int s_column_json(sqlite3_stmt *st, int col, json_t **out)
     return 0;
 }
 
+/* The callback object from the joined columns, or NULL without one. */
+static json_t *s_column_callback(sqlite3_stmt *st)
+{
+    if (sqlite3_column_count(st) <= S_N_COLS || sqlite3_column_type(st, S_N_COLS) == SQLITE_NULL)
+        return NULL;
+    json_t *cb = json_pack("{s:s, s:s, s:i}", "url", sqlite3_column_text(st, S_N_COLS), "state",
+                           sqlite3_column_text(st, S_N_COLS + 1), "attempts",
+                           sqlite3_column_int(st, S_N_COLS + 2));
+    json_object_set_new(cb, "last_status",
+                        sqlite3_column_type(st, S_N_COLS + 3) == SQLITE_NULL
+                            ? json_null()
+                            : json_integer(sqlite3_column_int(st, S_N_COLS + 3)));
+    return cb;
+}
+
 /* Fills out from the current row (S_COLS order). 0, or -1 with img_error and
  * out cleared. */
 static int s_row_to_job(sqlite3_stmt *st, job_t *out)
 {
     memset(out, 0, sizeof *out);
+    out->progress = -1;
     out->seq = sqlite3_column_int64(st, 0);
     s_column_copy(out->id, sizeof out->id, st, 1);
     s_column_copy(out->operation, sizeof out->operation, st, 2);
@@ -276,9 +359,14 @@ static int s_row_to_job(sqlite3_stmt *st, job_t *out)
     s_column_copy(out->error_code, sizeof out->error_code, st, 10);
     s_column_copy(out->error_message, sizeof out->error_message, st, 11);
     out->attempts = sqlite3_column_int(st, 12);
-    s_column_copy(out->lease_owner, sizeof out->lease_owner, st, 13);
+    s_column_copy(out->lease_engine, sizeof out->lease_engine, st, 13);
     out->lease_expires = sqlite3_column_int64(st, 14);
-    out->dispatches = sqlite3_column_int(st, 15);
+    out->dispatch = sqlite3_column_int(st, 15);
+    s_column_copy(out->lease_broker, sizeof out->lease_broker, st, 16);
+    s_column_copy(out->request_id, sizeof out->request_id, st, 17);
+    s_column_copy(out->client, sizeof out->client, st, 18);
+    s_column_copy(out->cache_key, sizeof out->cache_key, st, 19);
+    out->callback = s_column_callback(st);
     return 0;
 }
 
@@ -307,106 +395,195 @@ static int s_step_one(s_store_t *s, sqlite3_stmt *st, int bind_rc, job_t *out, c
     return 1;
 }
 
-/* ---- the operations ---- */
+/* ---- insert ---- */
 
-static int s_exec_sql(sqlite3 *db, const char *sql);
-
-static int s_insert(job_store_t *base, const job_t *job)
+/* With the lock held and a transaction open: 1 and replayed_id when the
+ * client's key is remembered with the same hash, 0 when it is free (and now
+ * taken by job), -1 (IMG_E_IDEMPOTENCY_MISMATCH) when it is not the same. */
+static int s_idempotency(s_store_t *s, const job_t *job, const job_insert_t *opts,
+                         char replayed_id[JOB_ID_LEN + 1])
 {
-    s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_INSERT);
+    int64_t now = job_now_ms();
+    sqlite3_stmt *st = s_stmt(s, S_IDEM_GET);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, job->client, &rc);
+    s_bind_text(st, 2, opts->idempotency_key, &rc);
+    s_bind_int64(st, 3, now - JOB_STORE_IDEMPOTENCY_MS, &rc);
+    int step = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+    if (step == SQLITE_ROW) {
+        bool same = strcmp((const char *)sqlite3_column_text(st, 0), opts->request_hash) == 0;
+        s_column_copy(replayed_id, JOB_ID_LEN + 1, st, 1);
+        if (same)
+            return 1;
+        img_error_set(IMG_E_IDEMPOTENCY_MISMATCH,
+                      "the Idempotency-Key was used for another request (other parameters or "
+                      "other file bytes) within 24 hours");
+        return -1;
+    }
+    if (step != SQLITE_DONE) {
+        s_fail(s, "idempotency key");
+        return -1;
+    }
+    st = s_stmt(s, S_IDEM_PUT);
+    s_bind_text(st, 1, job->client, &rc);
+    s_bind_text(st, 2, opts->idempotency_key, &rc);
+    s_bind_text(st, 3, opts->request_hash, &rc);
+    s_bind_text(st, 4, job->id, &rc);
+    s_bind_int64(st, 5, now, &rc);
+    return s_exec(s, st, rc, "idempotency key") < 0 ? -1 : 0;
+}
+
+static int s_insert_job(s_store_t *s, const job_t *job)
+{
+    sqlite3_stmt *st = s_stmt(s, S_INSERT);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, job->id, &rc);
     s_bind_text(st, 2, job->operation, &rc);
-    s_bind_int64(st, 3, job->created_at > 0 ? job->created_at : job_now_ms(), &rc);
-    s_bind_json(st, 4, job->params, &rc);
-    s_bind_json(st, 5, job->input, &rc);
+    s_bind_text(st, 3, job_status_name(job->status), &rc);
+    s_bind_int64(st, 4, job->created_at > 0 ? job->created_at : job_now_ms(), &rc);
+    s_bind_time(st, 5, job->status == JOB_COMPLETE ? job->finished_at : 0, &rc);
+    s_bind_json(st, 6, job->params, &rc);
+    s_bind_json(st, 7, job->input, &rc);
+    s_bind_json(st, 8, job->status == JOB_COMPLETE ? job->result : NULL, &rc);
+    s_bind_text(st, 9, job->request_id, &rc);
+    s_bind_text(st, 10, job->client, &rc);
+    s_bind_text(st, 11, job->cache_key, &rc);
+    return s_exec(s, st, rc, "insert") < 0 ? -1 : 0;
+}
+
+static int s_insert_callback(s_store_t *s, const job_t *job, const char *url)
+{
+    sqlite3_stmt *st = s_stmt(s, S_CALLBACK_PUT);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, job->id, &rc);
+    s_bind_text(st, 2, url, &rc);
+    if (s_exec(s, st, rc, "callback") < 0)
+        return -1;
+    if (job->status != JOB_COMPLETE)
+        return 0;
+    /* a reused result: its delivery is due now */
+    st = s_stmt(s, S_CALLBACKS_DUE);
+    rc = SQLITE_OK;
+    s_bind_int64(st, 1, job_now_ms(), &rc);
+    return s_exec(s, st, rc, "callback") < 0 ? -1 : 0;
+}
+
+static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opts,
+                    char replayed_id[JOB_ID_LEN + 1])
+{
+    s_store_t *s = (s_store_t *)base;
     int result = -1;
+    pthread_mutex_lock(&s->lock);
     /* an accepted job survives a power cut: this one commit syncs the WAL */
-    if (rc == SQLITE_OK && s_exec_sql(s->db, "PRAGMA synchronous = FULL") < 0)
-        rc = SQLITE_ERROR;
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE)
-        result = 0;
-    else if (rc == SQLITE_OK && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-        img_error_set(IMG_E_INTERNAL, "job store: a job %s already exists", job->id);
-    else
-        s_fail(s, "insert");
-    if (s_exec_sql(s->db, "PRAGMA synchronous = NORMAL") < 0)
+    if (s_exec_sql(s, "PRAGMA synchronous = FULL") < 0 || s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
+        goto done;
+    result = opts->idempotency_key ? s_idempotency(s, job, opts, replayed_id) : 0;
+    if (result == 0 && (s_insert_job(s, job) < 0 ||
+                        (opts->callback_url && s_insert_callback(s, job, opts->callback_url) < 0)))
         result = -1;
-    s_end(s, st);
+    if (result < 0 || s_exec_sql(s, "COMMIT") < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        result = -1;
+    }
+done:
+    if (s_exec_sql(s, "PRAGMA synchronous = NORMAL") < 0)
+        result = -1;
+    pthread_mutex_unlock(&s->lock);
+    if (result == 0)
+        job_store_notify_changed(base, job->id);
     return result;
+}
+
+/* ---- reads ---- */
+
+static int s_get_by(job_store_t *base, s_stmt_t which, const char *key, job_t *out,
+                    const char *what)
+{
+    s_store_t *s = (s_store_t *)base;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, which);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, key, &rc);
+    int found = s_step_one(s, st, rc, out, what);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    return found;
 }
 
 static int s_get(job_store_t *base, const char *id, job_t *out)
 {
-    s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_GET);
-    int rc = SQLITE_OK;
-    s_bind_text(st, 1, id, &rc);
-    int found = s_step_one(s, st, rc, out, "get");
-    s_end(s, st);
+    int found = s_get_by(base, S_GET, id, out, "get");
     if (found == 0)
         img_error_set(IMG_E_NOT_FOUND, "no job %s", id);
     return found == 1 ? 0 : -1;
+}
+
+static int s_find_cached(job_store_t *base, const char *cache_key, job_t *out)
+{
+    return s_get_by(base, S_FIND_CACHED, cache_key, out, "find cached");
+}
+
+/* Steps st, copying up to limit rows into rows; *more tells of one more. */
+static int s_rows(s_store_t *s, sqlite3_stmt *st, job_t *rows, size_t limit, size_t *n, bool *more)
+{
+    int rc;
+    *n = 0;
+    *more = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == limit) {
+            *more = true; /* the extra row: not returned, only tells of a next page */
+            continue;
+        }
+        if (s_row_to_job(st, &rows[*n]) < 0)
+            return -1;
+        (*n)++;
+    }
+    if (rc != SQLITE_DONE) {
+        s_fail(s, "list");
+        return -1;
+    }
+    return 0;
 }
 
 static int s_list(job_store_t *base, const job_filter_t *filter, job_t **jobs, size_t *n,
                   int64_t *next_seq)
 {
     s_store_t *s = (s_store_t *)base;
-    size_t limit = (size_t)filter->limit;
+    size_t limit = (size_t)filter->limit, count = 0;
+    bool more = false;
     job_t *rows = calloc(limit, sizeof *rows);
     if (!rows) {
         img_error_set(IMG_E_INTERNAL, "job store: out of memory");
         return -1;
     }
-    s_stmt_t which = filter->status ? (filter->operation ? S_LIST_BOTH : S_LIST_STATUS)
-                                    : (filter->operation ? S_LIST_OPERATION : S_LIST_ALL);
-    sqlite3_stmt *st = s_begin(s, which);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_LIST);
     int rc = SQLITE_OK;
     s_bind_int64(st, 1, filter->before_seq > 0 ? filter->before_seq : INT64_MAX, &rc);
     s_bind_int64(st, 2, filter->limit + 1, &rc); /* one more: is there a next page? */
-    if (filter->status)
-        s_bind_text(st, 3, filter->status, &rc);
-    if (filter->operation)
-        s_bind_text(st, 4, filter->operation, &rc);
-    size_t count = 0;
-    bool more = false;
-    if (rc != SQLITE_OK) {
-        s_fail(s, "list");
-        goto fail_locked;
+    s_bind_text(st, 3, filter->status, &rc);
+    s_bind_text(st, 4, filter->operation, &rc);
+    s_bind_text(st, 5, filter->client, &rc);
+    int failed = rc != SQLITE_OK ? (s_fail(s, "list"), -1) : s_rows(s, st, rows, limit, &count, &more);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    if (failed) {
+        for (size_t i = 0; i < count; i++)
+            job_clear(&rows[i]);
+        free(rows);
+        return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == limit) {
-            more = true; /* the extra row: not returned, only tells of a next page */
-            continue;
-        }
-        if (s_row_to_job(st, &rows[count]) < 0)
-            goto fail_locked;
-        count++;
-    }
-    if (rc != SQLITE_DONE) {
-        s_fail(s, "list");
-        goto fail_locked;
-    }
-    s_end(s, st);
     *jobs = rows;
     *n = count;
     *next_seq = more ? rows[count - 1].seq : 0;
     return 0;
-
-fail_locked:
-    s_end(s, st);
-    for (size_t i = 0; i < count; i++)
-        job_clear(&rows[i]);
-    free(rows);
-    return -1;
 }
 
 static long s_count(job_store_t *base, job_status_t status)
 {
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_COUNT);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_COUNT);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, job_status_name(status), &rc);
     long count = -1;
@@ -414,115 +591,248 @@ static long s_count(job_store_t *base, job_status_t status)
         count = (long)sqlite3_column_int64(st, 0);
     else
         s_fail(s, "count");
-    s_end(s, st);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
     return count;
 }
 
-static int s_claim(job_store_t *base, const char *worker, int64_t lease_until, job_t *out)
+/* ---- the transitions ---- */
+
+/* Runs a one-statement transition on job id: 1 changed, 0 not, -1 on error;
+ * announces a change. bind fills the statement's parameters after ?1. */
+static int s_transition(job_store_t *base, s_stmt_t which, const char *id, const char *what,
+                        void (*bind)(sqlite3_stmt *st, const void *args, int *rc), const void *args)
 {
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_CLAIM);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, which);
     int rc = SQLITE_OK;
-    s_bind_text(st, 2, worker, &rc);
+    s_bind_text(st, 1, id, &rc);
+    bind(st, args, &rc);
+    int changed = s_exec(s, st, rc, what);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    if (changed > 0)
+        job_store_notify_changed(base, id);
+    return changed < 0 ? -1 : changed > 0;
+}
+
+static int s_claim(job_store_t *base, const char *engine, const char *broker, int64_t lease_until,
+                   job_t *out)
+{
+    s_store_t *s = (s_store_t *)base;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_CLAIM);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, engine, &rc);
+    s_bind_text(st, 2, broker, &rc);
     s_bind_int64(st, 3, lease_until, &rc);
     int claimed = s_step_one(s, st, rc, out, "claim");
-    s_end(s, st);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    if (claimed == 1)
+        job_store_notify_changed(base, out->id);
     return claimed;
 }
 
-static int s_renew(job_store_t *base, const char *id, const char *worker, int64_t lease_until)
+typedef struct {
+    const char *engine, *broker;
+    int64_t lease_until;
+} s_renew_args_t;
+
+static void s_bind_renew(sqlite3_stmt *st, const void *args, int *rc)
+{
+    const s_renew_args_t *a = args;
+    s_bind_text(st, 2, a->engine, rc);
+    s_bind_text(st, 3, a->broker, rc);
+    s_bind_int64(st, 4, a->lease_until, rc);
+}
+
+static int s_renew(job_store_t *base, const char *id, const char *engine, const char *broker,
+                   int64_t lease_until)
 {
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_RENEW);
+    s_renew_args_t a = {engine, broker, lease_until};
+    /* a lease renewal is no change anyone waits for: not announced */
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_RENEW);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, id, &rc);
-    s_bind_text(st, 2, worker, &rc);
-    s_bind_int64(st, 3, lease_until, &rc);
+    s_bind_renew(st, &a, &rc);
     int changed = s_exec(s, st, rc, "renew");
-    s_end(s, st);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
     return changed < 0 ? -1 : changed > 0;
 }
 
-static int s_finish(job_store_t *base, const char *id, int attempt, const json_t *result,
-                    const char *error_code, const char *error_message, int64_t now)
-{
-    s_store_t *s = (s_store_t *)base;
-    bool failed = error_code != NULL;
-    sqlite3_stmt *st = s_begin(s, S_FINISH);
-    int rc = SQLITE_OK;
-    s_bind_text(st, 1, id, &rc);
-    s_bind_int64(st, 2, attempt, &rc);
-    s_bind_text(st, 3, job_status_name(failed ? JOB_FAILED : JOB_COMPLETE), &rc);
-    s_bind_json(st, 4, failed ? NULL : result, &rc);
-    s_bind_text(st, 5, error_code, &rc);
-    s_bind_text(st, 6, failed ? (error_message ? error_message : "") : NULL, &rc);
-    s_bind_int64(st, 7, now, &rc);
-    int changed = s_exec(s, st, rc, "finish");
-    s_end(s, st);
-    return changed < 0 ? -1 : changed > 0;
-}
+typedef struct {
+    int dispatch;
+    int64_t now;
+} s_started_args_t;
 
-static int s_requeue(job_store_t *base, const char *id, int attempt)
+static void s_bind_started(sqlite3_stmt *st, const void *args, int *rc)
 {
-    s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_REQUEUE);
-    int rc = SQLITE_OK;
-    s_bind_text(st, 1, id, &rc);
-    s_bind_int64(st, 2, attempt, &rc);
-    int changed = s_exec(s, st, rc, "requeue");
-    s_end(s, st);
-    return changed < 0 ? -1 : changed > 0;
+    const s_started_args_t *a = args;
+    s_bind_int64(st, 2, a->dispatch, rc);
+    s_bind_int64(st, 3, a->now, rc);
 }
 
 static int s_mark_started(job_store_t *base, const char *id, int dispatch, int64_t now)
 {
+    s_started_args_t a = {dispatch, now};
+    return s_transition(base, S_STARTED, id, "mark started", s_bind_started, &a);
+}
+
+static int s_finish(job_store_t *base, const char *id, int dispatch, const json_t *result,
+                    const char *error_code, const char *error_message, int64_t now)
+{
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_STARTED);
+    bool failed = error_code != NULL;
+    int changed = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
+        goto done;
+    sqlite3_stmt *st = s_stmt(s, S_FINISH);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, id, &rc);
     s_bind_int64(st, 2, dispatch, &rc);
-    s_bind_int64(st, 3, now, &rc);
-    int changed = s_exec(s, st, rc, "mark started");
-    s_end(s, st);
+    s_bind_text(st, 3, job_status_name(failed ? JOB_FAILED : JOB_COMPLETE), &rc);
+    s_bind_json(st, 4, failed ? NULL : result, &rc);
+    s_bind_text(st, 5, error_code, &rc);
+    s_bind_text(st, 6, failed ? (error_message && *error_message ? error_message : "failed")
+                              : NULL,
+                &rc);
+    s_bind_int64(st, 7, now, &rc);
+    changed = s_exec(s, st, rc, "finish");
+    if (changed > 0) {
+        st = s_stmt(s, S_CALLBACKS_DUE);
+        rc = SQLITE_OK;
+        s_bind_int64(st, 1, now, &rc);
+        if (s_exec(s, st, rc, "finish") < 0)
+            changed = -1;
+    }
+    if (changed < 0 || s_exec_sql(s, "COMMIT") < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        changed = -1;
+    }
+done:
+    pthread_mutex_unlock(&s->lock);
+    if (changed > 0)
+        job_store_notify_changed(base, id);
     return changed < 0 ? -1 : changed > 0;
 }
 
-static int s_release_worker(job_store_t *base, const char *worker)
+static void s_bind_dispatch(sqlite3_stmt *st, const void *args, int *rc)
+{
+    s_bind_int64(st, 2, *(const int *)args, rc);
+}
+
+static int s_requeue(job_store_t *base, const char *id, int dispatch)
+{
+    return s_transition(base, S_REQUEUE, id, "requeue", s_bind_dispatch, &dispatch);
+}
+
+static int s_release_engine(job_store_t *base, const char *engine, const char *broker)
 {
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_RELEASE);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_RELEASE);
     int rc = SQLITE_OK;
-    s_bind_text(st, 1, worker, &rc);
-    int changed = s_exec(s, st, rc, "release worker");
-    s_end(s, st);
+    s_bind_text(st, 1, engine, &rc);
+    s_bind_text(st, 2, broker, &rc);
+    int changed = s_exec(s, st, rc, "release engine");
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
     return changed;
+}
+
+/* Runs st (a statement RETURNING one id per row) to its end, collecting up
+ * to max ids; the number of rows, -1 with img_error. */
+static int s_collect_ids(s_store_t *s, sqlite3_stmt *st, char (*ids)[JOB_ID_LEN + 1], int max,
+                         const char *what)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n < max)
+            s_column_copy(ids[n], JOB_ID_LEN + 1, st, 0);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        s_fail(s, what);
+        return -1;
+    }
+    return n;
 }
 
 static int s_expire(job_store_t *base, int64_t now, int max_attempts)
 {
     s_store_t *s = (s_store_t *)base;
-    sqlite3_stmt *st = s_begin(s, S_EXPIRE);
+    char(*ids)[JOB_ID_LEN + 1] = calloc(S_MAX_CHANGED, sizeof *ids);
+    int n = -1;
+    if (!ids) {
+        img_error_set(IMG_E_INTERNAL, "job store: out of memory");
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
+        goto done;
+    sqlite3_stmt *st = s_stmt(s, S_EXPIRE);
     int rc = SQLITE_OK;
     s_bind_int64(st, 1, now, &rc);
     s_bind_int64(st, 2, max_attempts, &rc);
     s_bind_text(st, 3, img_error_code_name(IMG_E_WORKER_LOST), &rc);
-    int changed = s_exec(s, st, rc, "expire");
-    s_end(s, st);
-    return changed;
+    n = rc == SQLITE_OK ? s_collect_ids(s, st, ids, S_MAX_CHANGED, "expire") : (s_fail(s, "expire"), -1);
+    sqlite3_reset(st);
+    if (n > 0) { /* the jobs failed now: their deliveries are due */
+        st = s_stmt(s, S_CALLBACKS_DUE);
+        rc = SQLITE_OK;
+        s_bind_int64(st, 1, now, &rc);
+        if (s_exec(s, st, rc, "expire") < 0)
+            n = -1;
+    }
+    if (n < 0 || s_exec_sql(s, "COMMIT") < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        n = -1;
+    }
+done:
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < n && i < S_MAX_CHANGED; i++)
+        job_store_notify_changed(base, ids[i]);
+    free(ids);
+    return n;
 }
 
 static int s_delete(job_store_t *base, const char *id, job_t *deleted)
 {
     s_store_t *s = (s_store_t *)base;
     job_t local = {0};
-    sqlite3_stmt *st = s_begin(s, S_DELETE);
+    int found = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
+        goto done;
+    sqlite3_stmt *st = s_stmt(s, S_DELETE);
     int rc = SQLITE_OK;
     s_bind_text(st, 1, id, &rc);
-    int found = s_step_one(s, st, rc, deleted ? deleted : &local, "delete");
-    s_end(s, st);
+    found = s_step_one(s, st, rc, deleted ? deleted : &local, "delete");
+    sqlite3_reset(st);
+    for (s_stmt_t extra = S_DELETE_CALLBACK; found == 1 && extra <= S_DELETE_IDEMPOTENCY; extra++) {
+        st = s_stmt(s, extra);
+        rc = SQLITE_OK;
+        s_bind_text(st, 1, id, &rc);
+        if (s_exec(s, st, rc, "delete") < 0)
+            found = -1;
+    }
+    if (found < 0 || s_exec_sql(s, "COMMIT") < 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        found = -1;
+    }
+done:
+    pthread_mutex_unlock(&s->lock);
     job_clear(&local);
     if (found == 0)
         img_error_set(IMG_E_NOT_FOUND, "no job %s", id);
+    if (found == 1)
+        job_store_notify_changed(base, id);
     return found == 1 ? 0 : -1;
 }
 
@@ -533,102 +843,169 @@ static void s_free_ids(char **ids, size_t n)
     free(ids);
 }
 
-/* DELETE ... RETURNING id removes the rows in its first step, atomically;
- * the ids are collected, the lock let go, and only then is fn called. */
-static int s_purge(job_store_t *base, int64_t before, job_removed_fn fn, void *arg)
+/* The purge's DELETE ... RETURNING id, collected; then the callbacks and
+ * idempotency keys that went with them or expired. */
+static int s_purge_rows(s_store_t *s, int64_t before, char ***ids, size_t *n)
 {
-    s_store_t *s = (s_store_t *)base;
-    char **ids = NULL;
-    size_t n = 0, cap = 0;
-    bool oom = false;
-    sqlite3_stmt *st = s_begin(s, S_PURGE);
+    size_t cap = 0;
+    sqlite3_stmt *st = s_stmt(s, S_PURGE);
     int rc = SQLITE_OK;
     s_bind_int64(st, 1, before, &rc);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
-        if (oom)
-            continue; /* the rows are gone anyway: step to the end to commit */
-        if (n == cap) {
-            size_t new_cap = cap ? cap * 2 : 16;
-            char **grown = realloc(ids, new_cap * sizeof *grown);
-            if (!grown) {
-                oom = true;
-                continue;
-            }
-            ids = grown;
-            cap = new_cap;
+        if (*n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 16;
+            char **grown = realloc(*ids, grown_cap * sizeof *grown);
+            if (!grown)
+                continue; /* the rows are gone anyway: step to the end */
+            *ids = grown;
+            cap = grown_cap;
         }
-        ids[n] = strdup((const char *)sqlite3_column_text(st, 0));
-        if (ids[n])
-            n++;
-        else
-            oom = true;
+        if (((*ids)[*n] = strdup((const char *)sqlite3_column_text(st, 0))))
+            (*n)++;
     }
+    sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         s_fail(s, "purge");
-        s_end(s, st);
-        s_free_ids(ids, n);
         return -1;
     }
     int removed = sqlite3_changes(s->db);
-    s_end(s, st);
-    for (size_t i = 0; fn && i < n; i++)
-        fn(ids[i], arg);
-    s_free_ids(ids, n);
-    if (oom) {
-        img_error_set(IMG_E_INTERNAL, "job store: out of memory while purging %d jobs", removed);
+    st = s_stmt(s, S_PURGE_EXTRAS);
+    if (s_exec(s, st, SQLITE_OK, "purge") < 0)
         return -1;
+    st = s->purge_idempotency;
+    sqlite3_reset(st);
+    rc = SQLITE_OK;
+    s_bind_int64(st, 1, job_now_ms() - JOB_STORE_IDEMPOTENCY_MS, &rc);
+    return s_exec(s, st, rc, "purge") < 0 ? -1 : removed;
+}
+
+static int s_purge(job_store_t *base, int64_t before, job_removed_fn fn, void *arg)
+{
+    s_store_t *s = (s_store_t *)base;
+    char **ids = NULL;
+    size_t n = 0;
+    int removed = -1;
+    pthread_mutex_lock(&s->lock);
+    if (s_exec_sql(s, "BEGIN IMMEDIATE") == 0) {
+        removed = s_purge_rows(s, before, &ids, &n);
+        if (removed < 0 || s_exec_sql(s, "COMMIT") < 0) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            removed = -1;
+            s_free_ids(ids, n);
+            ids = NULL;
+            n = 0;
+        }
     }
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (fn)
+            fn(ids[i], arg);
+        job_store_notify_changed(base, ids[i]);
+    }
+    s_free_ids(ids, n);
     return removed;
 }
 
+/* ---- the webhook outbox ---- */
+
+static int s_outbox_claim(job_store_t *base, int64_t now, int64_t lease_until, job_delivery_t *out,
+                          int max)
+{
+    s_store_t *s = (s_store_t *)base;
+    int n = 0, rc = SQLITE_OK;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s_stmt(s, S_OUTBOX_CLAIM);
+    s_bind_int64(st, 1, now, &rc);
+    s_bind_int64(st, 2, lease_until, &rc);
+    s_bind_int64(st, 3, max, &rc);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n == max)
+            continue;
+        s_column_copy(out[n].id, sizeof out[n].id, st, 0);
+        s_column_copy(out[n].url, sizeof out[n].url, st, 1);
+        out[n].attempts = sqlite3_column_int(st, 2);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        s_fail(s, "outbox claim");
+        n = -1;
+    }
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+typedef struct {
+    int status;
+    bool delivered;
+    int64_t retry_at;
+} s_record_args_t;
+
+static void s_bind_record(sqlite3_stmt *st, const void *args, int *rc)
+{
+    const s_record_args_t *a = args;
+    s_bind_int64(st, 2, a->status, rc);
+    s_bind_int64(st, 3, a->delivered, rc);
+    s_bind_int64(st, 4, a->retry_at, rc);
+}
+
+static int s_outbox_record(job_store_t *base, const char *id, int status, bool delivered,
+                           int64_t retry_at)
+{
+    s_record_args_t a = {status, delivered, retry_at};
+    int changed = s_transition(base, S_OUTBOX_RECORD, id, "outbox record", s_bind_record, &a);
+    return changed < 0 ? -1 : 0;
+}
+
 /* ---- open / destroy ---- */
+
+static int s_publish_progress(job_store_t *base, const char *id, int percent)
+{
+    /* one process: the listener is this process's own */
+    job_store_notify_progress(base, id, percent);
+    return 0;
+}
 
 static void s_destroy(job_store_t *base)
 {
     s_store_t *s = (s_store_t *)base;
     for (int i = 0; i < S_STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    sqlite3_finalize(s->purge_idempotency);
     if (s->db)
         sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL); /* planner statistics */
     sqlite3_close_v2(s->db); /* in WAL mode the last connection checkpoints */
     pthread_mutex_destroy(&s->lock);
+    job_store_base_clear(base);
     free(s);
 }
 
-static int s_pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+static int s_pragma_text(s_store_t *s, const char *sql, char *out, size_t cap)
 {
     sqlite3_stmt *st = NULL;
     out[0] = '\0';
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *text = sqlite3_column_text(st, 0);
         snprintf(out, cap, "%s", text ? (const char *)text : "");
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK && rc != SQLITE_DONE)
-        img_error_set(IMG_E_INTERNAL, "job store: %s: %s", sql, sqlite3_errmsg(db));
+        s_fail(s, sql);
     sqlite3_finalize(st);
     return rc == SQLITE_OK || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int s_exec_sql(sqlite3 *db, const char *sql)
-{
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        img_error_set(IMG_E_INTERNAL, "job store: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    return 0;
-}
-
 /* Brings the schema to S_SCHEMA_VERSION in one IMMEDIATE transaction, so two
  * processes opening a new file at once do not both migrate it. */
-static int s_migrate(sqlite3 *db)
+static int s_migrate(s_store_t *s)
 {
     char text[32];
-    if (s_exec_sql(db, "BEGIN IMMEDIATE") < 0)
+    if (s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
         return -1;
-    if (s_pragma_text(db, "PRAGMA user_version", text, sizeof text) < 0)
+    if (s_pragma_text(s, "PRAGMA user_version", text, sizeof text) < 0)
         goto fail;
     int version = atoi(text);
     if (version > S_SCHEMA_VERSION) {
@@ -639,41 +1016,55 @@ static int s_migrate(sqlite3 *db)
         goto fail;
     }
     for (int v = version; v < S_SCHEMA_VERSION; v++)
-        if (s_exec_sql(db, s_migrations[v]) < 0)
+        if (s_exec_sql(s, s_migrations[v]) < 0)
             goto fail;
     if (version < S_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", S_SCHEMA_VERSION);
-        if (s_exec_sql(db, sql) < 0)
+        if (s_exec_sql(s, sql) < 0)
             goto fail;
     }
-    if (s_exec_sql(db, "COMMIT") < 0)
+    if (s_exec_sql(s, "COMMIT") < 0)
         goto fail;
     return 0;
 
 fail:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
 }
 
-static int s_configure(sqlite3 *db)
+static int s_configure(s_store_t *s)
 {
     char mode[16];
-    if (sqlite3_busy_timeout(db, S_BUSY_TIMEOUT_MS) != SQLITE_OK)
-        goto fail;
-    if (s_pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof mode) < 0)
+    if (sqlite3_busy_timeout(s->db, S_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+        s_fail(s, "busy timeout");
+        return -1;
+    }
+    if (s_pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof mode) < 0)
         return -1;
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
         img_error_set(IMG_E_INTERNAL, "job store: cannot use WAL mode (journal mode is %s)", mode);
         return -1;
     }
-    if (s_exec_sql(db, "PRAGMA synchronous = NORMAL") < 0)
+    if (s_exec_sql(s, "PRAGMA synchronous = NORMAL") < 0)
         return -1;
-    return s_migrate(db);
+    return s_migrate(s);
+}
 
-fail:
-    img_error_set(IMG_E_INTERNAL, "job store: %s", sqlite3_errmsg(db));
-    return -1;
+static int s_prepare_all(s_store_t *s)
+{
+    for (int i = 0; i < S_STMT_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
+            SQLITE_OK) {
+            s_fail(s, "prepare");
+            return -1;
+        }
+    if (sqlite3_prepare_v3(s->db, s_purge_idempotency, -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->purge_idempotency, NULL) != SQLITE_OK) {
+        s_fail(s, "prepare");
+        return -1;
+    }
+    return 0;
 }
 
 job_store_t *job_store_open_sqlite(const char *path)
@@ -684,12 +1075,8 @@ job_store_t *job_store_open_sqlite(const char *path)
         img_error_set(IMG_E_INTERNAL, "job store: out of memory");
         return NULL;
     }
-    s->base.ops = &s_ops;
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        img_error_set(IMG_E_INTERNAL, "job store: cannot create a mutex");
-        free(s);
-        return NULL;
-    }
+    job_store_base_init(&s->base, &s_ops);
+    pthread_mutex_init(&s->lock, NULL);
     /* NOMUTEX: the connection is only used under s->lock. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -697,15 +1084,8 @@ job_store_t *job_store_open_sqlite(const char *path)
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
-    if (s_configure(s->db) < 0)
+    if (s_configure(s) < 0 || s_prepare_all(s) < 0)
         goto fail;
-    for (int i = 0; i < S_STMT_COUNT; i++) {
-        if (sqlite3_prepare_v3(s->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
-            SQLITE_OK) {
-            s_fail(s, "prepare");
-            goto fail;
-        }
-    }
     return &s->base;
 
 fail:
@@ -716,17 +1096,21 @@ fail:
 static const job_store_ops_t s_ops = {
     .name = "sqlite",
     .destroy = s_destroy,
+    .publish_progress = s_publish_progress,
     .insert = s_insert,
     .get = s_get,
+    .find_cached = s_find_cached,
     .list = s_list,
     .count = s_count,
     .claim = s_claim,
     .renew = s_renew,
+    .mark_started = s_mark_started,
     .finish = s_finish,
     .requeue = s_requeue,
-    .mark_started = s_mark_started,
-    .release_worker = s_release_worker,
+    .release_engine = s_release_engine,
     .expire = s_expire,
     .delete_job = s_delete,
     .purge = s_purge,
+    .outbox_claim = s_outbox_claim,
+    .outbox_record = s_outbox_record,
 };

@@ -1,0 +1,394 @@
+#include "engine.h"
+
+#include "crash_report.h"
+#include "curve.h"
+#include "deadline.h"
+#include "instance_name.h"
+#include "img_error.h"
+#include "job_id.h"
+#include "log.h"
+#include "msg.h"
+#include "worker.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_THREADS 1024
+
+typedef struct {
+    zactor_t *actor;
+    bool busy;
+    char id[JOB_ID_LEN + 1];
+    int dispatch;
+    int64_t deadline_ms; /* started + timeout */
+} slot_t;
+
+struct engine {
+    const img_config_t *cfg;
+    deadline_clock_t *clock;
+    worker_env_t env; /* what the worker threads share */
+    char name[MSG_ENGINE_MAX];
+    zsock_t *dealer;
+    zpoller_t *poller;
+    slot_t *slots;
+    int n_slots;
+    volatile sig_atomic_t stopping;
+    bool draining;
+    int64_t drain_deadline_ms;
+    int64_t broker_seen_ms;
+};
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int s_free_slots(const engine_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->n_slots; i++)
+        n += !self->slots[i].busy;
+    return n;
+}
+
+/* ---- sending to the broker ---- */
+
+static void s_send(engine_t *self, msg_t *m)
+{
+    size_t len;
+    char *text = msg_encode(m, &len);
+    if (!text) {
+        log_error("engine: %s", img_error_message());
+        return;
+    }
+    /* DEALER: queued while disconnected, up to the high-water mark */
+    if (zsock_send(self->dealer, "b", text, len) < 0)
+        log_warn("engine: cannot send '%s' to the broker", msg_type_name(m->type));
+    free(text);
+}
+
+static void s_send_ready(engine_t *self, int credit)
+{
+    if (credit <= 0 || self->draining)
+        return;
+    msg_t m;
+    msg_init(&m, MSG_READY);
+    snprintf(m.engine, sizeof m.engine, "%s", self->name);
+    m.credit = credit;
+    s_send(self, &m);
+}
+
+static void s_send_heartbeat(engine_t *self)
+{
+    msg_t m;
+    msg_init(&m, MSG_HEARTBEAT);
+    snprintf(m.engine, sizeof m.engine, "%s", self->name);
+    m.free_threads = self->draining ? 0 : s_free_slots(self);
+    char(*held)[JOB_ID_LEN + 1] = calloc((size_t)self->n_slots, sizeof *held);
+    int64_t now = s_now();
+    for (int i = 0; held && i < self->n_slots; i++) {
+        slot_t *s = &self->slots[i];
+        /* a job past its time limit is not renewed: its lease lapses */
+        if (s->busy && now < s->deadline_ms)
+            memcpy(held[m.n_held++], s->id, JOB_ID_LEN + 1);
+    }
+    m.held = held;
+    s_send(self, &m);
+    msg_clear(&m);
+}
+
+static void s_send_id(engine_t *self, msg_type_t type, const char *id, int dispatch)
+{
+    msg_t m;
+    msg_init(&m, type);
+    snprintf(m.id, sizeof m.id, "%s", id);
+    m.dispatch = dispatch;
+    s_send(self, &m);
+}
+
+/* ---- the broker link ---- */
+
+/* CURVE client: the broker's public key and this worker's key pair. */
+static int s_curve(engine_t *self)
+{
+    const img_config_t *cfg = self->cfg;
+    if (!curve_key_valid(cfg->curve_server_public) || !curve_key_valid(cfg->curve_client_public) ||
+        !curve_key_valid(cfg->curve_client_secret)) {
+        img_error_set(IMG_E_CONFIG, "CURVE needs curve_server_public, curve_client_public "
+                                         "and curve_client_secret as Z85 keys");
+        return -1;
+    }
+    zsock_set_curve_serverkey(self->dealer, cfg->curve_server_public);
+    zsock_set_curve_publickey(self->dealer, cfg->curve_client_public);
+    zsock_set_curve_secretkey(self->dealer, cfg->curve_client_secret);
+    return 0;
+}
+
+static int s_connect(engine_t *self)
+{
+    if (self->dealer) {
+        zpoller_remove(self->poller, self->dealer);
+        zsock_destroy(&self->dealer);
+    }
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) {
+        img_error_set(IMG_E_INTERNAL, "cannot create the ZeroMQ socket");
+        return -1;
+    }
+    zsock_set_identity(self->dealer, self->name);
+    if (self->cfg->curve_server_public[0] && s_curve(self) < 0)
+        return -1;
+    zsock_set_maxmsgsize(self->dealer, self->cfg->max_message_bytes);
+    zsock_set_linger(self->dealer, 2000);
+    zsock_set_rcvtimeo(self->dealer, 0);
+    zsock_set_sndtimeo(self->dealer, 0);
+    zsock_set_reconnect_ivl(self->dealer, 200);
+    zsock_set_reconnect_ivl_max(self->dealer, 2000);
+    if (zsock_connect(self->dealer, "%s", self->cfg->broker_connect) < 0) {
+        img_error_set(IMG_E_CONFIG, "broker_connect: cannot connect to %s",
+                      self->cfg->broker_connect);
+        return -1;
+    }
+    zpoller_add(self->poller, self->dealer);
+    self->broker_seen_ms = s_now();
+    s_send_ready(self, s_free_slots(self));
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+/* Takes *m (a job message) to a free worker thread, or hands it back. */
+static void s_on_job(engine_t *self, msg_t **m)
+{
+    msg_t *job = *m;
+    slot_t *slot = NULL;
+    for (int i = 0; !self->draining && i < self->n_slots && !slot; i++)
+        if (!self->slots[i].busy)
+            slot = &self->slots[i];
+    if (!slot) {
+        /* draining, or more jobs than free threads: hand it back unstarted */
+        s_send_id(self, MSG_RELEASE, job->id, job->dispatch);
+        return;
+    }
+    crash_report_slot((int)(slot - self->slots), job->id, job->dispatch);
+    memcpy(slot->id, job->id, sizeof slot->id);
+    slot->dispatch = job->dispatch;
+    slot->deadline_ms = s_now() + job->timeout_ms;
+    log_info("engine: job %s (%s) dispatch %d started", job->id, job->operation, job->dispatch);
+    s_send_id(self, MSG_STARTED, job->id, job->dispatch);
+    if (worker_send_job(slot->actor, m) < 0) {
+        log_error("engine: cannot hand job %s to a worker thread", slot->id);
+        crash_report_slot((int)(slot - self->slots), NULL, 0);
+        return;
+    }
+    slot->busy = true;
+}
+
+static void s_on_broker(engine_t *self)
+{
+    for (int k = 0; k < 1000; k++) {
+        zframe_t *frame = zframe_recv(self->dealer);
+        if (!frame)
+            return;
+        self->broker_seen_ms = s_now();
+        msg_t *m = calloc(1, sizeof *m);
+        if (!m || zframe_more(frame) ||
+            msg_decode(zframe_data(frame), zframe_size(frame),
+                       (size_t)self->cfg->max_message_bytes, m) < 0) {
+            log_warn("engine: dropped a bad message from the broker: %s",
+                     m ? img_error_message() : "out of memory");
+            /* skip the rest of a multi-frame message */
+            while (zsock_rcvmore(self->dealer)) {
+                zframe_destroy(&frame);
+                frame = zframe_recv(self->dealer);
+            }
+        } else if (m->type == MSG_JOB) {
+            s_on_job(self, &m);
+        } else if (m->type == MSG_CANCEL) {
+            log_info("engine: job %s was cancelled; its result will be discarded", m->id);
+        } else if (m->type != MSG_PING) {
+            log_warn("engine: unexpected '%s' from the broker", msg_type_name(m->type));
+        }
+        if (m)
+            msg_clear(m);
+        free(m);
+        zframe_destroy(&frame);
+    }
+}
+
+static void s_on_worker(engine_t *self, slot_t *slot)
+{
+    msg_t *done = worker_recv_done(slot->actor);
+    if (done)
+        s_send(self, done);
+    log_info("engine: job %s dispatch %d finished", slot->id, slot->dispatch);
+    if (done)
+        msg_clear(done);
+    free(done);
+    slot->busy = false;
+    crash_report_slot((int)(slot - self->slots), NULL, 0);
+    s_send_ready(self, 1);
+}
+
+/* ---- lifecycle ---- */
+
+static void s_begin_drain(engine_t *self)
+{
+    self->draining = true;
+    self->drain_deadline_ms = s_now() + self->cfg->shutdown_grace_s * 1000LL;
+    msg_t m;
+    msg_init(&m, MSG_BYE);
+    snprintf(m.engine, sizeof m.engine, "%s", self->name);
+    s_send(self, &m);
+    log_info("engine: draining: %d job(s) running, %d s to finish",
+             self->n_slots - s_free_slots(self), self->cfg->shutdown_grace_s);
+}
+
+static void s_release_running(engine_t *self)
+{
+    for (int i = 0; i < self->n_slots; i++)
+        if (self->slots[i].busy) {
+            log_warn("engine: handing back job %s unfinished", self->slots[i].id);
+            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].dispatch);
+        }
+}
+
+static bool s_stuck(const engine_t *self, const slot_t *s, int64_t now)
+{
+    return s->busy && now > s->deadline_ms + self->cfg->lease_ms;
+}
+
+/* A job past its time limit plus a lease was given back to the queue (its
+ * lease lapsed) and its thread is stuck: only a restart by the supervisor
+ * frees it. The other running jobs are handed back uncharged first. */
+static int s_watchdog(engine_t *self, int64_t now)
+{
+    int stuck = -1;
+    for (int i = 0; i < self->n_slots && stuck < 0; i++)
+        if (s_stuck(self, &self->slots[i], now))
+            stuck = i;
+    if (stuck < 0)
+        return 0;
+    for (int i = 0; i < self->n_slots; i++)
+        if (self->slots[i].busy && !s_stuck(self, &self->slots[i], now))
+            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].dispatch);
+    img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit; restarting",
+                  self->slots[stuck].id);
+    return -1;
+}
+
+int engine_run(engine_t *self)
+{
+    int hb = self->cfg->heartbeat_ms;
+    int64_t next_beat = 0;
+    if (s_connect(self) < 0)
+        return -1;
+    log_info("engine: %s with %d thread(s) connected to %s", self->name, self->n_slots,
+             self->cfg->broker_connect);
+    const crash_job_t *innocent;
+    for (int i = 0, n = crash_report_innocents(&innocent); i < n; i++) {
+        log_info("engine: handing back job %s, which ran beside a job that crashed the engine",
+                 innocent[i].id);
+        s_send_id(self, MSG_RELEASE, innocent[i].id, innocent[i].dispatch);
+    }
+    for (;;) {
+        if (self->stopping && !self->draining)
+            s_begin_drain(self);
+        int64_t now = s_now();
+        if (self->draining &&
+            (s_free_slots(self) == self->n_slots || now >= self->drain_deadline_ms)) {
+            s_release_running(self);
+            return 0;
+        }
+        if (now >= next_beat) {
+            s_send_heartbeat(self);
+            next_beat = now + hb;
+            if (s_watchdog(self, now) < 0)
+                return -1;
+            if (now - self->broker_seen_ms > 3LL * hb) {
+                log_warn("engine: broker silent for %d ms, reconnecting",
+                         (int)(now - self->broker_seen_ms));
+                if (s_connect(self) < 0)
+                    return -1;
+            }
+        }
+        int wait = (int)(next_beat - now);
+        void *which = zpoller_wait(self->poller, wait < 200 ? wait : 200);
+        if (which == self->dealer)
+            s_on_broker(self);
+        for (int i = 0; which && i < self->n_slots; i++)
+            if (which == self->slots[i].actor)
+                s_on_worker(self, &self->slots[i]);
+    }
+}
+
+void engine_stop(engine_t *self)
+{
+    self->stopping = 1;
+}
+
+engine_t *engine_new(const img_config_t *cfg)
+{
+    engine_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto oom;
+    self->cfg = cfg;
+    if (instance_name_new(self->name, sizeof self->name) < 0 ||
+        !(self->clock = deadline_clock_new()))
+        goto fail;
+    self->env = (worker_env_t){.cfg = cfg, .clock = self->clock};
+    self->n_slots =
+        cfg->engine_threads > 0 ? cfg->engine_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (self->n_slots < 1)
+        self->n_slots = 1;
+    if (self->n_slots > MAX_THREADS)
+        self->n_slots = MAX_THREADS;
+    self->slots = calloc((size_t)self->n_slots, sizeof *self->slots);
+    self->poller = zpoller_new(NULL);
+    if (!self->slots || !self->poller)
+        goto oom;
+    for (int i = 0; i < self->n_slots; i++) {
+        self->slots[i].actor = worker_new(&self->env);
+        if (!self->slots[i].actor) {
+            img_error_set(IMG_E_INTERNAL, "cannot start worker thread %d", i);
+            goto fail;
+        }
+        zpoller_add(self->poller, self->slots[i].actor);
+    }
+    return self;
+oom:
+    img_error_set(IMG_E_INTERNAL, "out of memory");
+fail:
+    engine_destroy(&self);
+    return NULL;
+}
+
+void engine_destroy(engine_t **pself)
+{
+    if (!pself || !*pself)
+        return;
+    engine_t *self = *pself;
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->dealer);
+    bool busy = false;
+    for (int i = 0; self->slots && i < self->n_slots; i++) {
+        busy |= self->slots[i].busy;
+        if (!self->slots[i].busy) /* a busy actor would block until its job ends */
+            zactor_destroy(&self->slots[i].actor);
+    }
+    if (!busy) /* a busy thread may still use the clock */
+        deadline_clock_destroy(&self->clock);
+    free(self->slots);
+    free(self);
+    *pself = NULL;
+}
+
+bool engine_busy(const engine_t *self)
+{
+    return s_free_slots(self) < self->n_slots;
+}

@@ -1,0 +1,93 @@
+#include "worker.h"
+
+#include "crash_report.h"
+#include "img_error.h"
+#include "job_runner.h"
+#include "log.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done)
+{
+    json_t *result = NULL;
+    job_runner_job_t spec = {.id = job->id,
+                             .operation = job->operation,
+                             .params = job->params,
+                             .timeout_ms = job->timeout_ms};
+    msg_init(done, MSG_DONE);
+    memcpy(done->id, job->id, sizeof done->id);
+    done->dispatch = job->dispatch;
+    img_error_clear();
+    crash_report_current(job->id, job->dispatch);
+    int rc = job_runner_run(env->cfg, env->clock, &spec, &result);
+    crash_report_current(NULL, 0);
+    done->ok = rc == 0;
+    if (rc == 0) {
+        done->result = result;
+        return;
+    }
+    log_warn("worker: job %s (%s) failed: %s", job->id, job->operation, img_error_message());
+    const char *code = img_error_code_name(img_error_code());
+    snprintf(done->error_code, sizeof done->error_code, "%s",
+             code && img_error_code() != IMG_E_NONE ? code : "internal");
+    snprintf(done->error_message, sizeof done->error_message, "%s", img_error_message());
+}
+
+/* Gives the pixels of a large job back to the system, instead of keeping
+ * them in this thread's malloc arena until the next one. Only when much is
+ * held: a trim after every small job costs a fifth of the throughput. */
+static void s_trim_after_large_job(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks > (size_t)64 << 20)
+        malloc_trim(0);
+}
+
+static void s_actor(zsock_t *pipe, void *args)
+{
+    const worker_env_t *env = args;
+    zsock_signal(pipe, 0);
+    for (;;) {
+        char *command = NULL;
+        void *job = NULL;
+        if (zsock_recv(pipe, "sp", &command, &job) < 0 || !command ||
+            strcmp(command, "$TERM") == 0) {
+            free(command);
+            break;
+        }
+        free(command);
+        msg_t *done = calloc(1, sizeof *done);
+        if (job && done)
+            worker_run_job(env, job, done);
+        if (job)
+            msg_clear(job);
+        free(job);
+        s_trim_after_large_job();
+        zsock_send(pipe, "p", done);
+    }
+    vips_thread_shutdown();
+}
+
+zactor_t *worker_new(const worker_env_t *env)
+{
+    return zactor_new(s_actor, (void *)env);
+}
+
+int worker_send_job(zactor_t *worker, msg_t **job)
+{
+    if (zsock_send(worker, "sp", "JOB", *job) < 0)
+        return -1;
+    *job = NULL;
+    return 0;
+}
+
+msg_t *worker_recv_done(zactor_t *worker)
+{
+    void *done = NULL;
+    if (zsock_recv(worker, "p", &done) < 0)
+        return NULL;
+    return done;
+}

@@ -1,0 +1,159 @@
+#include "job_runner.h"
+
+#include "job_files.h"
+#include "op_catalog.h"
+#include "op_params.h"
+#include "op_plan.h"
+#include "result_writer.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <string.h>
+
+/* Everything one attempt holds; released by s_clear. */
+typedef struct {
+    char dir[PATH_MAX];
+    char paths[OP_MAX_INPUTS][PATH_MAX];
+    image_info_t info[OP_MAX_INPUTS];
+    json_t *params;
+    op_plan_t plan;
+    deadline_t *deadline;
+    op_monitor_t monitor;
+    op_job_t job;
+} s_attempt_t;
+
+static int s_prepare(s_attempt_t *a, const img_config_t *cfg, const job_runner_job_t *spec)
+{
+    const op_def_t *op = op_catalog_find(spec->operation);
+    if (!op) {
+        img_error_set(IMG_E_INVALID_PARAMETER, "unknown operation '%s'", spec->operation);
+        return -1;
+    }
+    a->job.op = op;
+    if (!(a->params = op_params_validate(op, spec->params, cfg)) ||
+        job_files_dir(cfg->data_dir, spec->id, a->dir, sizeof a->dir) < 0)
+        return -1;
+    for (int i = 0; i < op->n_inputs; i++) {
+        if (job_files_input(a->dir, op->inputs[i].name, a->paths[i], sizeof a->paths[i]) < 0 ||
+            image_probe_file(a->paths[i], cfg, &a->info[i]) < 0)
+            return -1;
+        a->job.inputs[i] = a->paths[i];
+    }
+    return op_plan_job(op, a->params, a->info, cfg, &a->plan);
+}
+
+/* The step applied to every frame of image (one tall strip), joined again. */
+static int s_apply_frames(op_job_t *job, const op_size_t *planned, VipsImage *image,
+                          VipsImage **out)
+{
+    int page_height = vips_image_get_page_height(image);
+    int n = image->Ysize / page_height;
+    VipsImage **frames = g_new0(VipsImage *, n);
+    int rc = -1;
+    for (int i = 0; i < n; i++) {
+        VipsImage *frame = NULL;
+        if (vips_extract_area(image, &frame, 0, i * page_height, image->Xsize, page_height,
+                              NULL) != 0) {
+            op_job_fail(job, IMG_E_PROCESSING_FAILED, "splitting the frames failed");
+            goto done;
+        }
+        int applied = job->op->apply(job, job->params, planned, frame, &frames[i]);
+        g_object_unref(frame);
+        if (applied != 0)
+            goto done;
+    }
+    if (vips_arrayjoin(frames, out, n, "across", 1, NULL) != 0) {
+        op_job_fail(job, IMG_E_PROCESSING_FAILED, "joining the frames failed");
+        goto done;
+    }
+    vips_image_set_int(*out, VIPS_META_PAGE_HEIGHT, frames[0]->Ysize);
+    rc = 0;
+done:
+    for (int i = 0; i < n; i++)
+        VIPS_UNREF(frames[i]);
+    g_free(frames);
+    return rc;
+}
+
+/* A step: open the input, upright, apply; *out is a new image. */
+static int s_run_step(s_attempt_t *a, VipsImage **out)
+{
+    op_job_t *job = &a->job;
+    op_size_t planned = op_size_of(&a->info[0]);
+    bool animated = a->plan.out.pages > 1;
+    op_open_t how = {.shrink = job->op->shrink ? job->op->shrink(a->params, &planned) : 1,
+                     .all_frames = animated};
+    VipsImage *in = op_job_open(job, 0, &how);
+    int rc = -1;
+    if (!in)
+        return -1;
+    if (!animated) /* an animation has no EXIF orientation */
+        rc = op_job_upright(job, &in) ? -1 : job->op->apply(job, a->params, &planned, in, out);
+    else
+        rc = s_apply_frames(job, &planned, in, out);
+    g_object_unref(in);
+    return rc;
+}
+
+static int s_work(s_attempt_t *a, json_t **result)
+{
+    op_job_t *job = &a->job;
+    VipsImage *image = NULL;
+    int rc = -1;
+    if (job->op->run) {
+        if (job->op->run(job) != 0)
+            return -1;
+        image = job->out;
+        job->out = NULL;
+    } else if (s_run_step(a, &image) != 0) {
+        return -1;
+    }
+    if (op_job_expired(job)) {
+        VIPS_UNREF(image);
+        return op_job_timeout(job);
+    }
+    if (job->op->result_kind == OP_RESULT_JSON) {
+        *result = job->extra ? json_incref(job->extra) : NULL;
+        rc = *result ? 0 : -1;
+        if (rc)
+            img_error_set(IMG_E_PROCESSING_FAILED, "the operation produced no result");
+    } else if (!image) {
+        img_error_set(IMG_E_PROCESSING_FAILED, "the operation produced no image");
+    } else if ((rc = result_writer_write(job, image, a->plan.format, a->plan.quality, a->dir,
+                                         result)) == 0 &&
+               job->extra) {
+        json_object_update_missing(*result, job->extra);
+    }
+    VIPS_UNREF(image);
+    return rc;
+}
+
+int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_runner_job_t *spec,
+                   json_t **result)
+{
+    assert(cfg && spec && result);
+    s_attempt_t *a = g_new0(s_attempt_t, 1);
+    int rc = -1;
+    *result = NULL;
+    a->deadline = deadline_start(clock, spec->timeout_ms);
+    a->monitor = deadline_monitor(a->deadline);
+    a->job = (op_job_t){.info = a->info,
+                        .cfg = cfg,
+                        .monitor = &a->monitor,
+                        .timeout_ms = spec->timeout_ms};
+    if (s_prepare(a, cfg, spec) == 0) {
+        a->job.params = a->params;
+        rc = s_work(a, result);
+    }
+    if (rc == 0 && deadline_passed(a->deadline)) {
+        json_decref(*result);
+        *result = NULL;
+        rc = op_job_timeout(&a->job);
+    }
+    VIPS_UNREF(a->job.out);
+    json_decref(a->job.extra);
+    json_decref(a->params);
+    deadline_end(&a->deadline);
+    g_free(a);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* job_runner — one attempt of a job, from its folder to its result.
+ *
+ * Checks the operation and its parameters again (a job message is not
+ * trusted), probes the inputs in the job folder (job_files), plans the job
+ * (op_plan) and runs it under a deadline from the engine's clock:
+ *   - a step (op->apply): the input is opened (already shrunk where its
+ *     format allows, with every frame when an animation stays whole), turned
+ *     upright, and the step is applied to each frame; the frames are joined
+ *     again into one animation;
+ *   - a whole job (op->run): the operation reads its inputs itself.
+ * An image result is written by result_writer; a JSON result is the
+ * operation's own. The time limit covers everything after the clock starts:
+ * the probe, the work and the save.
+ */
+#ifndef IMG_JOB_RUNNER_H
+#define IMG_JOB_RUNNER_H
+
+#include "config.h"
+#include "deadline.h"
+
+#include <jansson.h>
+
+typedef struct {
+    const char *id;        /* a valid job id */
+    const char *operation; /* its operation's name */
+    const json_t *params;  /* as the job message carries them */
+    int timeout_ms;        /* the attempt's time limit */
+} job_runner_job_t;
+
+/* Runs one attempt. *result gets a new object (caller owns): for images
+ * {width, height, format, bytes[, pages]} plus the operation's extra
+ * fields; for JSON operations the operation's object. 0, or -1 with
+ * img_error. cfg and clock are not owned. Thread-safe: each worker thread
+ * runs its own jobs. */
+int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_runner_job_t *job,
+                   json_t **result);
+
+#endif

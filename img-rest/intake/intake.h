@@ -1,0 +1,39 @@
+/* intake — accepting a job: everything between a request body and a queued
+ * job, below HTTP.
+ *
+ * In order, the cheapest refusals first:
+ *   1. room in the queue (IMG_E_QUEUE_FULL);
+ *   2. a new job id and its folder (job_files);
+ *   3. the body streamed into the input files (upload: sizes, shape);
+ *   4. the parameters, from the form fields and the query string together,
+ *      validated from the operation's declaration (op_params);
+ *   5. the inputs' headers (image_probe: the format from the bytes, pixels,
+ *      frames), read on a big-stack thread;
+ *   6. the plan (op_plan: what the result would be, within the limits, and
+ *      the operation's own cross-checks);
+ *   7. the job committed to the store as queued.
+ * On any refusal the job folder is removed: nothing half-written stays.
+ */
+#ifndef IMG_INTAKE_H
+#define IMG_INTAKE_H
+
+#include "config.h"
+#include "job.h"
+#include "job_store.h"
+#include "op.h"
+#include "upload.h"
+
+typedef struct intake intake_t;
+
+/* cfg and store are not owned and outlive the intake. Caller owns; NULL
+ * with img_error. */
+intake_t *intake_new(const img_config_t *cfg, job_store_t *store);
+void intake_destroy(intake_t **self);
+
+/* Accepts a job of op from body and the query string (NULL: none). job is
+ * filled as stored (queued); the caller job_clear()s it whatever the
+ * result. 0, or -1 with img_error. Thread-safe. */
+int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body, const char *query,
+                  job_t *job);
+
+#endif

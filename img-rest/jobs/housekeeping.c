@@ -1,0 +1,133 @@
+#include "housekeeping.h"
+
+#include "img_error.h"
+#include "job_files.h"
+#include "job_orphans.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct housekeeping {
+    const img_config_t *cfg;
+    job_store_t *store;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t stopping;
+    bool stop;
+    atomic_llong expired;
+    int64_t next_purge_ms;
+};
+
+static void s_remove_files(const char *id, void *arg)
+{
+    const img_config_t *cfg = arg;
+    if (job_files_remove(cfg->data_dir, id) < 0)
+        log_warn("housekeeping: %s", img_error_message());
+}
+
+static void s_expire(housekeeping_t *self, int64_t now)
+{
+    int n = job_store_expire(self->store, now, self->cfg->max_attempts);
+    if (n < 0)
+        log_error("housekeeping: lease expiry failed: %s", img_error_message());
+    if (n > 0) {
+        atomic_fetch_add(&self->expired, n);
+        log_info("housekeeping: %d job(s) whose engine was lost or timed out were queued again "
+                 "or failed",
+                 n);
+    }
+}
+
+static void s_purge(housekeeping_t *self, int64_t now)
+{
+    const img_config_t *cfg = self->cfg;
+    if (cfg->retention_s <= 0 || now < self->next_purge_ms)
+        return;
+    int64_t every = cfg->retention_s * 1000LL / 4;
+    self->next_purge_ms = now + (every < 1000 ? 1000 : every > 60000 ? 60000 : every);
+    /* wall clock: a step back delays one purge, nothing worse */
+    int n = job_store_purge(self->store, now - cfg->retention_s * 1000LL, s_remove_files,
+                            (void *)cfg);
+    if (n < 0)
+        log_error("housekeeping: retention failed: %s", img_error_message());
+    else if (n > 0)
+        log_info("housekeeping: retention removed %d finished job(s)", n);
+}
+
+static void *s_run(void *arg)
+{
+    housekeeping_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    while (!self->stop) {
+        pthread_mutex_unlock(&self->lock);
+        int64_t now = job_now_ms();
+        s_expire(self, now);
+        s_purge(self, now);
+        pthread_mutex_lock(&self->lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        long long ns = until.tv_nsec + self->cfg->heartbeat_ms * 1000000LL;
+        until.tv_sec += ns / 1000000000LL;
+        until.tv_nsec = ns % 1000000000LL;
+        while (!self->stop && pthread_cond_timedwait(&self->stopping, &self->lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store)
+{
+    int orphans = job_orphans_sweep(cfg->data_dir, store);
+    if (orphans < 0)
+        return NULL;
+    if (orphans > 0)
+        log_info("housekeeping: removed %d job folder(s) left by an upload that never finished",
+                 orphans);
+    housekeeping_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    self->cfg = cfg;
+    self->store = store;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->stopping, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&self->lock, NULL);
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        pthread_cond_destroy(&self->stopping);
+        pthread_mutex_destroy(&self->lock);
+        free(self);
+        img_error_set(IMG_E_INTERNAL, "cannot start the housekeeping thread");
+        return NULL;
+    }
+    return self;
+}
+
+void housekeeping_destroy(housekeeping_t **pself)
+{
+    if (!pself || !*pself)
+        return;
+    housekeeping_t *self = *pself;
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->stopping);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    pthread_cond_destroy(&self->stopping);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *pself = NULL;
+}
+
+long long housekeeping_expired(housekeeping_t *self)
+{
+    return atomic_load(&self->expired);
+}

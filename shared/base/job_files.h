@@ -1,0 +1,38 @@
+/* job_files — where a job's files live on the shared volume: the only
+ * owner of every path in a job folder.
+ *
+ *   <data_dir>/jobs/<id>/              the job folder (0750)
+ *   <data_dir>/jobs/<id>/in_<input>    an uploaded input (op->inputs[i].name)
+ *   <data_dir>/jobs/<id>/result.<ext>  the result (image_format's extension)
+ *   <data_dir>/jobs/<id>/.result-<random hex>.<ext>  a result being written
+ *
+ * Every path is built from the data folder and a validated job id; names
+ * come from the catalogue and the formats table, never from a client.
+ * Functions return 0, or -1 with img_error.
+ */
+#ifndef IMG_JOB_FILES_H
+#define IMG_JOB_FILES_H
+
+#include <stddef.h>
+
+/* <data_dir>/jobs/<id> (invalid id: IMG_E_NOT_FOUND). */
+int job_files_dir(const char *data_dir, const char *id, char *out, size_t size);
+
+/* Creates <data_dir>/jobs/ if needed and the job's folder. */
+int job_files_create(const char *data_dir, const char *id, char *dir_out, size_t size);
+
+/* Removes the job's folder and the files in it; a folder that does not
+ * exist is not an error. */
+int job_files_remove(const char *data_dir, const char *id);
+
+/* <dir>/in_<input>. */
+int job_files_input(const char *dir, const char *input, char *out, size_t size);
+
+/* <dir>/result.<ext>. */
+int job_files_result(const char *dir, const char *ext, char *out, size_t size);
+
+/* A fresh <dir>/.result-<16 random hex digits>.<ext>, renamed to the
+ * result once written whole. */
+int job_files_result_temp(const char *dir, const char *ext, char *out, size_t size);
+
+#endif

@@ -1,0 +1,99 @@
+#include "op_job.h"
+
+#include "vips_message.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void op_job_watch(op_job_t *job, VipsImage *image)
+{
+    if (image && job->monitor)
+        job->monitor->watch(job->monitor->self, image);
+}
+
+bool op_job_expired(const op_job_t *job)
+{
+    return job->monitor && job->monitor->expired(job->monitor->self);
+}
+
+int op_job_timeout(const op_job_t *job)
+{
+    img_error_set(IMG_E_TIMEOUT, "the job took longer than %g s", job->timeout_ms / 1000.0);
+    return -1;
+}
+
+int op_job_fail(const op_job_t *job, img_errcode_t code, const char *what)
+{
+    char text[400];
+    vips_message_take(job->cfg->data_dir, text, sizeof text);
+    if (op_job_expired(job))
+        return op_job_timeout(job);
+    if (text[0])
+        img_error_set(code, "%s: %s", what, text);
+    else
+        img_error_set(code, "%s", what);
+    return -1;
+}
+
+/* The loader's own shrink for a JPEG: 1/2, 1/4 or 1/8, leaving at least a
+ * factor of two to the resampling (vips_thumbnail's rule, for its quality). */
+static int s_jpeg_factor(double shrink)
+{
+    return shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1;
+}
+
+VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how)
+{
+    const char *loader = job->info[i].loader;
+    double shrink = how && how->shrink > 1 ? how->shrink : 1;
+    int n = how && how->all_frames ? -1 : 1;
+    VipsImage *image;
+    /* fail_on as an option, never in the file name (the buffer and source
+     * variants of vips_thumbnail ignore it: libvips issue 5195) */
+    if (strncmp(loader, "jpegload", 8) == 0 && shrink > 1)
+        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                         VIPS_FAIL_ON_ERROR, "shrink", s_jpeg_factor(shrink), NULL);
+    else if (strncmp(loader, "webpload", 8) == 0)
+        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                         VIPS_FAIL_ON_ERROR, "scale", 1.0 / shrink, "n", n, NULL);
+    else if (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
+             strncmp(loader, "heifload", 8) == 0)
+        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                         VIPS_FAIL_ON_ERROR, "n", n, NULL);
+    else
+        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                         VIPS_FAIL_ON_ERROR, NULL);
+    if (!image) {
+        op_job_fail(job, IMG_E_PROCESSING_FAILED, "reading the image failed");
+        return NULL;
+    }
+    op_job_watch(job, image);
+    return image;
+}
+
+int op_job_to_memory(op_job_t *job, VipsImage **image)
+{
+    op_job_watch(job, *image);
+    VipsImage *memory = vips_image_copy_memory(*image);
+    if (!memory)
+        return op_job_fail(job, IMG_E_PROCESSING_FAILED, "decoding the image failed");
+    g_object_unref(*image);
+    *image = memory;
+    return 0;
+}
+
+int op_job_upright(op_job_t *job, VipsImage **image)
+{
+    int orientation = vips_image_get_orientation(*image);
+    VipsImage *out = NULL;
+    if (orientation <= 1 || orientation > 8)
+        return 0;
+    if (op_job_to_memory(job, image) != 0)
+        return -1;
+    if (vips_autorot(*image, &out, NULL) != 0)
+        return op_job_fail(job, IMG_E_PROCESSING_FAILED, "rotating the image failed");
+    g_object_unref(*image);
+    *image = out;
+    return 0;
+}
