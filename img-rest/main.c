@@ -14,6 +14,7 @@
 #include "job_store.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "rest_app.h"
 #include "vips_server.h"
 
@@ -106,14 +107,29 @@ static void s_stop(rest_app_t *app)
     job_events_destroy(&app->events);
 }
 
+/* --print-openapi: the document, as /openapi.json serves it. */
+static int s_print_openapi(const img_config_t *cfg)
+{
+    json_t *doc = openapi_document_new(cfg);
+    if (!doc) {
+        fprintf(stderr, "img-rest: %s\n", img_error_message());
+        return CLI_EXIT_CONFIG;
+    }
+    int rc = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 && puts("") >= 0 ? 0 : 1;
+    json_decref(doc);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static img_config_t cfg;
-    static const cli_spec_t spec = {"img-rest", "curve_server", NULL};
-    bool unused;
-    int rc = cli_start(&spec, argc, argv, &cfg, &unused);
+    static const cli_spec_t spec = {"img-rest", "curve_server", "print-openapi"};
+    bool print_openapi;
+    int rc = cli_start(&spec, argc, argv, &cfg, &print_openapi);
     if (rc >= 0)
         return rc;
+    if (print_openapi)
+        return s_print_openapi(&cfg);
     s_block_signals();
     rest_app_t app = {0};
     char name[64];
