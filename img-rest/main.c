@@ -13,7 +13,7 @@
 #include "job_events.h"
 #include "job_store.h"
 #include "log.h"
-#include "metrics.h"
+#include "rest_metrics.h"
 #include "openapi.h"
 #include "rest_app.h"
 #include "vips_server.h"
@@ -85,13 +85,13 @@ static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t 
     app->cfg = cfg;
     app->started_ms = job_now_ms();
     if (!(app->store = s_open_store(cfg)) || !(app->events = job_events_new()) ||
-        !(app->metrics = metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
+        !(app->metrics = rest_metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
         !(app->intake = intake_new(cfg, app->store)))
         return -1;
     job_store_listen(app->store, &(job_store_listener_t){s_on_changed, s_on_progress, app});
-    dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .name = name};
+    dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
     if (!(app->dispatcher = dispatcher_new(&deps)) ||
-        !(app->housekeeping = housekeeping_new(cfg, app->store)))
+        !(app->housekeeping = housekeeping_new(cfg, app->store, app->metrics)))
         return -1;
     return 0;
 }
@@ -101,7 +101,7 @@ static void s_stop(rest_app_t *app)
     housekeeping_destroy(&app->housekeeping);
     dispatcher_destroy(&app->dispatcher);
     intake_destroy(&app->intake);
-    metrics_destroy(&app->metrics);
+    rest_metrics_destroy(&app->metrics);
     http_guard_destroy(&app->guard);
     job_store_destroy(&app->store);
     job_events_destroy(&app->events);

@@ -33,13 +33,12 @@ struct dispatcher {
     pthread_t thread;
     atomic_bool stop;
     atomic_int engines;
+    atomic_int free_threads;
     engine_table_t table; /* dispatcher thread only */
     /* cancels from HTTP threads */
     pthread_mutex_t lock;
     cancel_t cancels[CANCEL_QUEUE];
     int n_cancels;
-    /* counters */
-    atomic_llong dispatched, completed, failed, requeued, dropped;
 };
 
 /* Liveness and scheduling use a monotonic clock (a wall-clock step must not
@@ -106,7 +105,7 @@ static void s_dispatch(dispatcher_t *self, int64_t now)
         s_job_message(&job, cfg, &m);
         e->credit--;
         if (s_send(self, e->name, &m) == 0) {
-            atomic_fetch_add(&self->dispatched, 1);
+            rest_metrics_dispatch(self->deps.metrics, "dispatched", 1);
             log_debug("dispatcher: job %s (%s) dispatch %d to %s", job.id, job.operation,
                       job.dispatch, e->name);
         } else {
@@ -137,7 +136,11 @@ static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
                  m->id, m->dispatch);
         return;
     }
-    atomic_fetch_add(m->ok ? &self->completed : &self->failed, 1);
+    job_t job;
+    if (job_store_get(self->deps.store, m->id, &job) == 0) {
+        rest_metrics_finished(self->deps.metrics, &job);
+        job_clear(&job);
+    }
     log_info("dispatcher: job %s %s (dispatch %d)%s%s", m->id, m->ok ? "complete" : "failed",
              m->dispatch, m->ok ? "" : ": ", m->ok ? "" : m->error_message);
 }
@@ -150,6 +153,7 @@ static void s_on_heartbeat(dispatcher_t *self, engine_entry_t *e, const msg_t *m
         e->credit = m->free_threads;
         e->resync = false;
     }
+    e->free_threads = m->free_threads;
     for (int i = 0; i < m->n_held; i++)
         if (job_store_renew(self->deps.store, m->held[i], e->name, self->name,
                             now + self->deps.cfg->lease_ms) == 0)
@@ -160,7 +164,7 @@ static void s_on_heartbeat(dispatcher_t *self, engine_entry_t *e, const msg_t *m
 static void s_on_release(dispatcher_t *self, const char *engine, const msg_t *m)
 {
     if (job_store_requeue(self->deps.store, m->id, m->dispatch) == 1) {
-        atomic_fetch_add(&self->requeued, 1);
+        rest_metrics_dispatch(self->deps.metrics, "requeued", 1);
         log_info("dispatcher: job %s handed back by %s", m->id, engine);
     }
 }
@@ -242,7 +246,7 @@ static int s_accept(dispatcher_t *self, zmsg_t *zm, char *identity, msg_t *m)
     } else {
         return 0;
     }
-    atomic_fetch_add(&self->dropped, 1);
+    rest_metrics_dispatch(self->deps.metrics, "message_dropped", 1);
     return -1;
 }
 
@@ -333,6 +337,7 @@ static void *s_run(void *arg)
         }
         s_dispatch(self, job_now_ms());
         atomic_store(&self->engines, engine_table_active(&self->table));
+        atomic_store(&self->free_threads, engine_table_free_threads(&self->table));
     }
     return NULL;
 }
@@ -415,11 +420,7 @@ int dispatcher_engines(dispatcher_t *self)
     return atomic_load(&self->engines);
 }
 
-void dispatcher_counters(dispatcher_t *self, dispatcher_counters_t *out)
+int dispatcher_free_threads(dispatcher_t *self)
 {
-    out->dispatched = atomic_load(&self->dispatched);
-    out->completed = atomic_load(&self->completed);
-    out->failed = atomic_load(&self->failed);
-    out->requeued = atomic_load(&self->requeued);
-    out->messages_dropped = atomic_load(&self->dropped);
+    return atomic_load(&self->free_threads);
 }

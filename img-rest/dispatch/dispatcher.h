@@ -21,12 +21,14 @@
 
 #include "config.h"
 #include "job_store.h"
+#include "rest_metrics.h"
 
 typedef struct dispatcher dispatcher_t;
 
 typedef struct {
     const img_config_t *cfg; /* not owned; outlives the dispatcher */
     job_store_t *store;      /* not owned */
+    rest_metrics_t *metrics; /* not owned */
     const char *name;        /* this broker's name (instance_name), copied */
 } dispatcher_deps_t;
 
@@ -45,10 +47,7 @@ void dispatcher_cancel(dispatcher_t *self, const char *id, const char *engine);
 /* Engines connected to this broker and taking jobs. Any thread. */
 int dispatcher_engines(dispatcher_t *self);
 
-/* Counters for /metrics. Any thread. */
-typedef struct {
-    long long dispatched, completed, failed, requeued, messages_dropped;
-} dispatcher_counters_t;
-void dispatcher_counters(dispatcher_t *self, dispatcher_counters_t *out);
+/* Idle worker threads of those engines (from their heartbeats). Any thread. */
+int dispatcher_free_threads(dispatcher_t *self);
 
 #endif

@@ -71,3 +71,11 @@ int engine_table_active(const engine_table_t *t)
         n += !t->engines[i].draining;
     return n;
 }
+
+int engine_table_free_threads(const engine_table_t *t)
+{
+    int n = 0;
+    for (int i = 0; i < t->count; i++)
+        n += t->engines[i].draining ? 0 : t->engines[i].free_threads;
+    return n;
+}

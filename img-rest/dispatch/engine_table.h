@@ -18,6 +18,7 @@
 typedef struct {
     char name[MSG_ENGINE_MAX];
     int credit;
+    int free_threads;     /* from its last heartbeat */
     int64_t last_seen_ms; /* monotonic clock */
     bool draining;        /* said bye: gets no more jobs */
     bool resync;          /* take credit from the next heartbeat's `free` */
@@ -46,5 +47,8 @@ int engine_table_expire(engine_table_t *t, int64_t before_ms,
 
 /* Engines that take jobs (not draining). */
 int engine_table_active(const engine_table_t *t);
+
+/* Their idle threads, as their heartbeats said. */
+int engine_table_free_threads(const engine_table_t *t);
 
 #endif

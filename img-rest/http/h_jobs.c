@@ -1,6 +1,7 @@
 /* Job routes: status (with ?wait=N), result, history and deletion. */
 #include "handlers.h"
 
+#include "http_exchange.h"
 #include "http_reply.h"
 #include "image_format.h"
 #include "job.h"
@@ -151,8 +152,10 @@ static int s_reply_result_file(const http_req_t *r, const job_t *job)
         job_files_result(dir, f->ext, path, sizeof path) < 0)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "the job's result is unreadable", NULL);
     s_etag(job, etag);
-    return http_reply_file(r->conn, path, f->mime, etag,
-                           "Cache-Control: private, max-age=3600\r\n");
+    int rc = http_reply_file(r->conn, path, f->mime, etag,
+                             "Cache-Control: private, max-age=3600\r\n");
+    rest_metrics_result_sent(r->app->metrics, http_exchange_of(r->conn)->bytes);
+    return rc;
 }
 
 int h_result(const http_req_t *r)
@@ -195,8 +198,7 @@ int h_job_delete(const http_req_t *r)
     job_clear(&job);
     if (job_files_remove(r->app->cfg->data_dir, r->id) < 0)
         return http_reply_img_error(r->conn, NULL);
-    mg_printf(r->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    return 204;
+    return http_reply_empty(r->conn, 204, NULL);
 }
 
 static int s_list_filter(const json_t *q, job_filter_t *f)

@@ -38,25 +38,18 @@ int h_ready(const http_req_t *r)
 
 int h_metrics(const http_req_t *r)
 {
-    metrics_gauges_t g = {0};
-    dispatcher_counters_t c;
-    g.queued = job_store_count(r->app->store, JOB_QUEUED);
-    g.processing = job_store_count(r->app->store, JOB_PROCESSING);
-    g.complete = job_store_count(r->app->store, JOB_COMPLETE);
-    g.failed = job_store_count(r->app->store, JOB_FAILED);
-    g.workers = dispatcher_engines(r->app->dispatcher);
-    dispatcher_counters(r->app->dispatcher, &c);
-    g.dispatched = c.dispatched;
-    g.completed = c.completed;
-    g.failed_total = c.failed;
-    g.requeued = c.requeued + housekeeping_expired(r->app->housekeeping);
-    g.messages_dropped = c.messages_dropped;
-    g.uptime_s = (double)(job_now_ms() - r->app->started_ms) / 1000.0;
-    char *text = metrics_render(r->app->metrics, &g);
+    rest_metrics_gauges_t g = {
+        .queued = job_store_count(r->app->store, JOB_QUEUED),
+        .processing = job_store_count(r->app->store, JOB_PROCESSING),
+        .engines = dispatcher_engines(r->app->dispatcher),
+        .free_threads = dispatcher_free_threads(r->app->dispatcher),
+    };
+    rest_metrics_set_gauges(r->app->metrics, &g);
+    char *text = metrics_render(rest_metrics_registry(r->app->metrics));
     if (!text)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "out of memory", NULL);
-    int rc = http_reply_text(r->conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-                             strlen(text));
+    int rc = http_reply_bytes(r->conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+                              text, strlen(text));
     free(text);
     return rc;
 }

@@ -3,6 +3,7 @@
  * writes the 202. */
 #include "handlers.h"
 
+#include "http_exchange.h"
 #include "http_reply.h"
 #include "log.h"
 
@@ -10,9 +11,17 @@
 #include <string.h>
 #include <strings.h>
 
+/* mg_read, counting what the exchange read (a fully read body lets the
+ * connection be kept). */
 static int s_read(void *ctx, char *buf, size_t len)
 {
-    return mg_read(ctx, buf, len);
+    http_exchange_t *ex = http_exchange_of(ctx);
+    int n = mg_read(ctx, buf, len);
+    if (n > 0)
+        ex->body_read += n;
+    else if (n == 0)
+        ex->body_done = true;
+    return n;
 }
 
 static void s_proceed(void *ctx)
@@ -60,7 +69,8 @@ int h_submit(const http_req_t *r)
         rc = http_reply_img_error(r->conn, full ? "Retry-After: 5\r\n" : NULL);
     } else {
         dispatcher_wake(r->app->dispatcher);
-        metrics_count_submit(r->app->metrics, job.operation);
+        rest_metrics_submitted(r->app->metrics, job.operation,
+                               http_exchange_of(r->conn)->body_read);
         log_info("rest: accepted %s job %s", job.operation, job.id);
         rc = s_accepted(r, &job);
     }

@@ -1,82 +1,164 @@
+#define _GNU_SOURCE /* strcasestr */
 #include "http_reply.h"
 
+#include "http_cors.h"
+#include "http_exchange.h"
+
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool s_etag_matches(struct mg_connection *conn, const char *etag)
+#define JSON_TYPE "application/json; charset=utf-8"
+#define DRAIN_MAX (64 * 1024) /* an unread body up to this is read away, not closed on */
+#define COPY_BUF (64 * 1024)
+
+static bool s_is_head(struct mg_connection *conn)
+{
+    const char *method = mg_get_request_info(conn)->request_method;
+    return method && strcmp(method, "HEAD") == 0;
+}
+
+static bool s_has_token(const char *header, const char *token)
+{
+    return header && strcasestr(header, token) != NULL;
+}
+
+/* Reads away a small unread request body; false if the connection must
+ * close instead (a large or unknown remainder). */
+static bool s_settle_body(struct mg_connection *conn, http_exchange_t *ex)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    bool chunked = s_has_token(mg_get_header(conn, "Transfer-Encoding"), "chunked");
+    if (ex->body_done || (ri->content_length <= 0 && !chunked))
+        return true;
+    if (chunked || ri->content_length - ex->body_read > DRAIN_MAX)
+        return false;
+    char buf[4096];
+    int n;
+    while ((n = mg_read(conn, buf, sizeof buf)) > 0)
+        ex->body_read += n;
+    ex->body_done = n == 0;
+    return ex->body_done;
+}
+
+/* Keep the connection? The client's wish, and a settled body. */
+static bool s_keep_alive(struct mg_connection *conn, http_exchange_t *ex)
+{
+    const char *connection = mg_get_header(conn, "Connection");
+    const char *version = mg_get_request_info(conn)->http_version;
+    bool wanted = version && strcmp(version, "1.1") == 0 ? !s_has_token(connection, "close")
+                                                         : s_has_token(connection, "keep-alive");
+    return wanted && ex && !ex->close && s_settle_body(conn, ex);
+}
+
+#define BODY_NONE (-1)   /* 204, 304: no body, no Content-Length */
+#define BODY_STREAM (-2) /* a stream: no Content-Length, the connection closes at its end */
+
+/* The status line and every common header; length: the body's bytes, or
+ * BODY_NONE, BODY_STREAM. */
+static void s_head(struct mg_connection *conn, int status, const char *content_type,
+                   long long length, const char *extra)
+{
+    http_exchange_t *ex = http_exchange_of(conn);
+    bool keep = length != BODY_STREAM && s_keep_alive(conn, ex);
+    if (!keep)
+        mg_disable_connection_keep_alive(conn);
+    if (ex) {
+        ex->status = status;
+        ex->close = !keep;
+    }
+    char length_line[48] = "", type_line[160] = "", cors[256] = "";
+    if (length >= 0)
+        snprintf(length_line, sizeof length_line, "Content-Length: %lld\r\n", length);
+    if (content_type)
+        snprintf(type_line, sizeof type_line, "Content-Type: %s\r\n", content_type);
+    if (ex && ex->cors_origin)
+        snprintf(cors, sizeof cors,
+                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: %s\r\n"
+                 "Vary: Origin\r\n",
+                 ex->cors_origin, HTTP_CORS_EXPOSE_HEADERS);
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\n%s%s"
+              "X-Content-Type-Options: nosniff\r\n"
+              "X-Request-Id: %s\r\n"
+              "%s"
+              "Connection: %s\r\n"
+              "%s\r\n",
+              status, mg_get_response_code_text(conn, status), type_line, length_line,
+              ex ? ex->request_id : "-", cors, keep ? "keep-alive" : "close", extra ? extra : "");
+}
+
+static int s_send(struct mg_connection *conn, int status, const char *content_type,
+                  const char *extra, const void *body, size_t len)
+{
+    s_head(conn, status, content_type, (long long)len, extra);
+    if (len && !s_is_head(conn) && mg_write(conn, body, len) > 0) {
+        http_exchange_t *ex = http_exchange_of(conn);
+        if (ex)
+            ex->bytes += (long long)len;
+    }
+    return status;
+}
+
+bool http_reply_etag_matches(struct mg_connection *conn, const char *etag)
 {
     const char *inm = mg_get_header(conn, "If-None-Match");
     return etag && inm && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0);
 }
 
-static int s_not_modified(struct mg_connection *conn, const char *headers)
+int http_reply_empty(struct mg_connection *conn, int status, const char *extra_headers)
 {
-    mg_printf(conn, "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n%s\r\n", headers);
-    return 304;
-}
-
-static int s_send(struct mg_connection *conn, int status, const char *content_type,
-                  const char *extra, const char *body, size_t len)
-{
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\n"
-              "Content-Type: %s\r\n"
-              "Content-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n"
-              "X-Content-Type-Options: nosniff\r\n"
-              "Connection: close\r\n"
-              "%s\r\n",
-              status, mg_get_response_code_text(conn, status), content_type, len,
-              extra ? extra : "");
-    if (len && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
-        mg_write(conn, body, len);
+    s_head(conn, status, NULL, BODY_NONE, extra_headers);
     return status;
 }
 
-int http_reply_json_etag(struct mg_connection *conn, const json_t *body, const char *etag)
+int http_reply_bytes(struct mg_connection *conn, int status, const char *content_type,
+                     const char *extra_headers, const void *body, size_t len)
 {
-    char headers[160];
-    snprintf(headers, sizeof headers, "ETag: %s\r\n", etag);
-    if (s_etag_matches(conn, etag))
-        return s_not_modified(conn, headers);
-    return http_reply_json(conn, 200, body, headers);
-}
-
-int http_reply_text(struct mg_connection *conn, int status, const char *content_type,
-                    const char *text, size_t len)
-{
-    return s_send(conn, status, content_type, NULL, text, len);
+    return s_send(conn, status, content_type, extra_headers, body, len);
 }
 
 int http_reply_json(struct mg_connection *conn, int status, const json_t *body,
                     const char *extra_headers)
 {
     char *text = json_dumps(body, JSON_COMPACT);
-    if (!text)
-        return s_send(conn, 500, "application/json; charset=utf-8", NULL,
-                      "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 55);
-    int rc =
-        s_send(conn, status, "application/json; charset=utf-8", extra_headers, text, strlen(text));
+    if (!text) {
+        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        return s_send(conn, 500, JSON_TYPE, NULL, oom, sizeof oom - 1);
+    }
+    int rc = s_send(conn, status, JSON_TYPE, extra_headers, text, strlen(text));
     free(text);
     return rc;
+}
+
+int http_reply_json_etag(struct mg_connection *conn, const json_t *body, const char *etag)
+{
+    char headers[200];
+    snprintf(headers, sizeof headers, "ETag: %s\r\nCache-Control: private, no-cache\r\n", etag);
+    if (http_reply_etag_matches(conn, etag))
+        return http_reply_empty(conn, 304, headers);
+    return http_reply_json(conn, 200, body, headers);
 }
 
 int http_reply_error(struct mg_connection *conn, img_errcode_t code, const char *message,
                      const char *extra_headers)
 {
     const char *name = img_error_code_name(code);
-    if (!name || code == IMG_E_NONE) {
+    if (!name || code == IMG_E_NONE || code == IMG_E_CONFIG) {
         code = IMG_E_INTERNAL;
         name = img_error_code_name(code);
     }
     json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", name, "message",
                              message && *message ? message : "internal error");
+    http_exchange_t *ex = http_exchange_of(conn);
+    if (ex)
+        ex->error_code = name; /* a static string of img_error's table */
     int rc = http_reply_json(conn, img_error_http_status(code), body, extra_headers);
     json_decref(body);
     return rc;
@@ -96,14 +178,30 @@ int http_reply_method_not_allowed(struct mg_connection *conn, const char *allow)
     return http_reply_error(conn, IMG_E_METHOD_NOT_ALLOWED, message, headers);
 }
 
-int http_reply_file(struct mg_connection *conn, const char *path, const char *mime,
+/* Copies fd's bytes to the connection. */
+static void s_copy(struct mg_connection *conn, int fd)
+{
+    /* civetweb threads have small stacks: the buffer lives on the heap */
+    char *buf = malloc(COPY_BUF);
+    http_exchange_t *ex = http_exchange_of(conn);
+    ssize_t n;
+    while (buf && (n = read(fd, buf, COPY_BUF)) > 0) {
+        if (mg_write(conn, buf, (size_t)n) <= 0)
+            break;
+        if (ex)
+            ex->bytes += n;
+    }
+    free(buf);
+}
+
+int http_reply_file(struct mg_connection *conn, const char *path, const char *content_type,
                     const char *etag, const char *extra_headers)
 {
     char headers[512];
     snprintf(headers, sizeof headers, "%s%s%s%s", etag ? "ETag: " : "", etag ? etag : "",
              etag ? "\r\n" : "", extra_headers ? extra_headers : "");
-    if (s_etag_matches(conn, etag))
-        return s_not_modified(conn, headers);
+    if (http_reply_etag_matches(conn, etag))
+        return http_reply_empty(conn, 304, headers);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -111,23 +209,47 @@ int http_reply_file(struct mg_connection *conn, const char *path, const char *mi
             close(fd);
         return http_reply_error(conn, IMG_E_NOT_FOUND, "the file is not there", NULL);
     }
-    mg_printf(conn,
-              "HTTP/1.1 200 OK\r\n"
-              "Content-Type: %s\r\n"
-              "Content-Length: %lld\r\n"
-              "X-Content-Type-Options: nosniff\r\n"
-              "Connection: close\r\n"
-              "%s\r\n",
-              mime, (long long)st.st_size, headers);
-    /* civetweb threads have small stacks: the copy buffer lives on the heap */
-    char *buf = malloc(65536);
-    if (buf && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0) {
-        ssize_t n;
-        while ((n = read(fd, buf, 65536)) > 0)
-            if (mg_write(conn, buf, (size_t)n) <= 0)
-                break;
-    }
-    free(buf);
+    s_head(conn, 200, content_type, (long long)st.st_size, headers);
+    if (!s_is_head(conn))
+        s_copy(conn, fd);
     close(fd);
     return 200;
+}
+
+int http_reply_stream(struct mg_connection *conn, const char *content_type,
+                      const char *extra_headers)
+{
+    s_head(conn, 200, content_type, BODY_STREAM, extra_headers);
+    return 200;
+}
+
+int http_reply_civetweb_error(struct mg_connection *conn, int status, const char *message)
+{
+    static const struct {
+        int status;
+        img_errcode_t code;
+    } map[] = {{400, IMG_E_BAD_REQUEST},       {404, IMG_E_NOT_FOUND},
+               {405, IMG_E_METHOD_NOT_ALLOWED}, {413, IMG_E_PAYLOAD_TOO_LARGE},
+               {415, IMG_E_UNSUPPORTED_MEDIA_TYPE}, {500, IMG_E_INTERNAL}};
+    img_errcode_t code = status >= 500 ? IMG_E_INTERNAL : IMG_E_BAD_REQUEST;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].status == status)
+            code = map[i].code;
+    /* civetweb's own statuses (431, 505, ...) are kept; the body is ours */
+    char text[256];
+    snprintf(text, sizeof text, "%s", message && *message ? message : "the request is malformed");
+    json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", img_error_code_name(code),
+                             "message", text);
+    char *json = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    /* no route began an exchange: this answer has one of its own */
+    http_exchange_t ex;
+    http_exchange_begin(&ex, conn, NULL);
+    ex.close = true;
+    if (json)
+        s_send(conn, status, JSON_TYPE, NULL, json, strlen(json));
+    http_exchange_end(&ex, conn);
+    free(json);
+    mg_disable_connection_keep_alive(conn);
+    return 0;
 }

@@ -1,7 +1,10 @@
 #include "http_routes.h"
 
 #include "handlers.h"
+#include "http_cors.h"
+#include "http_exchange.h"
 #include "http_reply.h"
+#include "log.h"
 #include "op_catalog.h"
 
 #include <stdio.h>
@@ -139,9 +142,22 @@ static const route_t *s_find(const char *path, http_req_t *r, char buf[512], cha
 
 static void s_allow(const route_t *route, char *out, size_t size)
 {
-    snprintf(out, size, "%s%s%s%s%s", route->get ? "GET, HEAD" : "",
-             route->get && route->post ? ", " : "", route->post ? "POST" : "",
-             (route->get || route->post) && route->del ? ", " : "", route->del ? "DELETE" : "");
+    snprintf(out, size, "%s%s%sOPTIONS", route->get ? "GET, HEAD, " : "",
+             route->post ? "POST, " : "", route->del ? "DELETE, " : "");
+}
+
+/* OPTIONS: the methods, and for an allowed origin the CORS preflight. */
+static int s_options(const route_t *route, const http_req_t *r)
+{
+    char allow[64], headers[512];
+    s_allow(route, allow, sizeof allow);
+    int n = snprintf(headers, sizeof headers, "Allow: %s\r\n", allow);
+    if (http_exchange_of(r->conn)->cors_origin)
+        snprintf(headers + n, sizeof headers - (size_t)n,
+                 "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: %s\r\n"
+                 "Access-Control-Max-Age: 600\r\n",
+                 allow, HTTP_CORS_ALLOW_HEADERS);
+    return http_reply_empty(r->conn, 204, headers);
 }
 
 static int s_dispatch(const route_t *route, const http_req_t *r, const char *method)
@@ -153,6 +169,8 @@ static int s_dispatch(const route_t *route, const http_req_t *r, const char *met
         fn = route->post;
     else if (strcmp(method, "DELETE") == 0)
         fn = route->del;
+    else if (strcmp(method, "OPTIONS") == 0)
+        return s_options(route, r);
     if (fn)
         return fn(r);
     char allow[64];
@@ -160,37 +178,57 @@ static int s_dispatch(const route_t *route, const http_req_t *r, const char *met
     return http_reply_method_not_allowed(r->conn, allow);
 }
 
-static double s_seconds(void)
+/* One line per request, whatever its answer. */
+static void s_access_log(const struct mg_request_info *ri, const http_exchange_t *ex,
+                         double seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    char status[8], bytes[24], ms[24];
+    snprintf(status, sizeof status, "%d", ex->status);
+    snprintf(bytes, sizeof bytes, "%lld", ex->bytes);
+    snprintf(ms, sizeof ms, "%.1f", seconds * 1000.0);
+    log_event(ex->status >= 500 ? IMG_LOG_WARN : IMG_LOG_INFO, "access", "method",
+              ri->request_method, "route", ex->route, "status", status, "bytes", bytes, "ms", ms,
+              "client", ri->remote_addr, "error", ex->error_code ? ex->error_code : "", NULL);
+}
+
+static int s_handle(http_req_t *r, const struct mg_request_info *ri, http_exchange_t *ex)
+{
+    char buf[512], tail[512];
+    int retry_after = 0;
+    /* the raw path, before civetweb removes dot segments: "/resize/..%2f"
+     * must be a 404 in an id position, not the page it would clean up to */
+    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+    const route_t *route = s_find(path, r, buf, tail);
+    if (!route)
+        return http_reply_error(r->conn, IMG_E_NOT_FOUND, "no such resource", NULL);
+    ex->route = route->path;
+    if (strcmp(ri->request_method, "OPTIONS") != 0 &&
+        http_guard_check(r->app->guard, r->conn, route->open, (long long)(ex->started * 1000),
+                         &retry_after) < 0) {
+        char headers[96] = "WWW-Authenticate: Bearer\r\n";
+        if (img_error_code() == IMG_E_RATE_LIMITED)
+            snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
+        return http_reply_img_error(r->conn, headers);
+    }
+    return s_dispatch(route, r, ri->request_method);
 }
 
 int http_routes_handle(struct mg_connection *conn, void *cbdata)
 {
     const rest_app_t *app = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    double t0 = s_seconds();
     http_req_t r = {.app = app, .conn = conn, .query = ri->query_string};
-    char buf[512], tail[512];
-    int retry_after = 0, status;
+    http_exchange_t ex;
     img_error_clear();
-    /* the raw path, before civetweb removes dot segments: "/resize/..%2f"
-     * must be a 404 in an id position, not the page it would clean up to */
-    const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
-    const route_t *route = s_find(path, &r, buf, tail);
-    if (!route) {
-        status = http_reply_error(conn, IMG_E_NOT_FOUND, "no such resource", NULL);
-    } else if (http_guard_check(app->guard, conn, route->open, (long long)(t0 * 1000),
-                                &retry_after) < 0) {
-        char headers[96] = "WWW-Authenticate: Bearer\r\n";
-        if (img_error_code() == IMG_E_RATE_LIMITED)
-            snprintf(headers, sizeof headers, "Retry-After: %d\r\n", retry_after);
-        status = http_reply_img_error(conn, headers);
-    } else {
-        status = s_dispatch(route, &r, ri->request_method);
-    }
-    metrics_count_request(app->metrics, status, s_seconds() - t0);
+    http_exchange_begin(&ex, conn, app->cfg->cors_origins);
+    log_context_set(ex.request_id, NULL);
+    int status = s_handle(&r, ri, &ex);
+    double seconds = http_exchange_now() - ex.started;
+    rest_metrics_request(app->metrics, ex.route, ri->request_method, status, seconds);
+    if (ex.error_code)
+        rest_metrics_refusal(app->metrics, ex.error_code);
+    s_access_log(ri, &ex, seconds);
+    log_context_set(NULL, NULL);
+    http_exchange_end(&ex, conn);
     return status;
 }

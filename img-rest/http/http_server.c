@@ -1,5 +1,7 @@
 #include "http_server.h"
 
+#include "http_cors.h"
+#include "http_reply.h"
 #include "http_routes.h"
 #include "img_error.h"
 #include "log.h"
@@ -23,16 +25,31 @@ static int s_log_message(const struct mg_connection *conn, const char *message)
 http_server_t *http_server_new(const rest_app_t *app)
 {
     const img_config_t *cfg = app->cfg;
-    char threads[16], timeout[16];
-    snprintf(threads, sizeof threads, "%d", cfg->http_threads);
+    char threads[16], timeout[16], idle[16], queue[16];
+    if (!http_cors_valid(cfg->cors_origins)) {
+        img_error_set(IMG_E_CONFIG, "cors_origins must be empty, * or a comma list of http(s) "
+                                    "origins, not '%s'",
+                      cfg->cors_origins);
+        return NULL;
+    }
+    /* event streams hold a thread each for their whole life: they get their
+     * own, so that open streams never take the threads requests need */
+    snprintf(threads, sizeof threads, "%d", cfg->http_threads + cfg->max_event_streams);
     snprintf(timeout, sizeof timeout, "%d", cfg->http_timeout_ms);
+    snprintf(idle, sizeof idle, "%d", cfg->keep_alive_timeout_ms);
+    snprintf(queue, sizeof queue, "%d", cfg->http_threads);
     const char *options[] = {"listening_ports", cfg->http_listen, "num_threads", threads,
                              "request_timeout_ms", timeout, "enable_directory_listing", "no",
                              /* the router decodes each path segment itself */
                              "decode_url", "no",
-                             /* one request per connection: an upload refused before its
-                              * body was read can never be mistaken for the next request */
-                             "enable_keep_alive", "no", "linger_timeout_ms", "1000", NULL};
+                             /* persistent connections; an idle one is closed after
+                              * keep_alive_timeout_ms (http_reply: an unread body closes) */
+                             "enable_keep_alive", cfg->keep_alive_timeout_ms > 0 ? "yes" : "no",
+                             "keep_alive_timeout_ms", idle, "connection_queue", queue,
+                             "linger_timeout_ms", "1000",
+                             /* CORS is ours (http_cors): civetweb's own is off */
+                             "access_control_allow_origin", "", "access_control_allow_methods", "",
+                             "access_control_allow_headers", "", NULL};
     http_server_t *self = calloc(1, sizeof *self);
     if (!self) {
         img_error_set(IMG_E_INTERNAL, "out of memory");
@@ -41,6 +58,7 @@ http_server_t *http_server_new(const rest_app_t *app)
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = s_log_message;
+    callbacks.http_error = http_reply_civetweb_error;
     mg_init_library(0);
     self->ctx = mg_start(&callbacks, NULL, options);
     if (!self->ctx) {

@@ -11,7 +11,7 @@
 #include "intake.h"
 #include "job_events.h"
 #include "job_store.h"
-#include "metrics.h"
+#include "rest_metrics.h"
 
 #include <stdint.h>
 
@@ -22,7 +22,7 @@ typedef struct {
     intake_t *intake;
     housekeeping_t *housekeeping;
     job_events_t *events;
-    metrics_t *metrics;
+    rest_metrics_t *metrics;
     http_guard_t *guard;
     int64_t started_ms;
 } rest_app_t;

@@ -6,7 +6,6 @@
 #include "log.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -18,7 +17,7 @@ struct housekeeping {
     pthread_mutex_t lock;
     pthread_cond_t stopping;
     bool stop;
-    atomic_llong expired;
+    rest_metrics_t *metrics;
     int64_t next_purge_ms;
 };
 
@@ -35,7 +34,7 @@ static void s_expire(housekeeping_t *self, int64_t now)
     if (n < 0)
         log_error("housekeeping: lease expiry failed: %s", img_error_message());
     if (n > 0) {
-        atomic_fetch_add(&self->expired, n);
+        rest_metrics_dispatch(self->metrics, "expired", n);
         log_info("housekeeping: %d job(s) whose engine was lost or timed out were queued again "
                  "or failed",
                  n);
@@ -80,7 +79,8 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store)
+housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store,
+                                 rest_metrics_t *metrics)
 {
     int orphans = job_orphans_sweep(cfg->data_dir, store);
     if (orphans < 0)
@@ -95,6 +95,7 @@ housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store)
     }
     self->cfg = cfg;
     self->store = store;
+    self->metrics = metrics;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -125,9 +126,4 @@ void housekeeping_destroy(housekeeping_t **pself)
     pthread_mutex_destroy(&self->lock);
     free(self);
     *pself = NULL;
-}
-
-long long housekeeping_expired(housekeeping_t *self)
-{
-    return atomic_load(&self->expired);
 }

@@ -14,16 +14,15 @@
 
 #include "config.h"
 #include "job_store.h"
+#include "rest_metrics.h"
 
 typedef struct housekeeping housekeeping_t;
 
-/* Sweeps the orphan folders, then starts the thread. cfg and store are not
- * owned and outlive it. Caller owns; NULL with img_error. */
-housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store);
+/* Sweeps the orphan folders, then starts the thread. cfg, store and metrics
+ * are not owned and outlive it. Caller owns; NULL with img_error. */
+housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store,
+                                 rest_metrics_t *metrics);
 /* Stops the thread and frees. */
 void housekeeping_destroy(housekeeping_t **self);
-
-/* Jobs requeued or failed by lease expiry so far (for metrics). */
-long long housekeeping_expired(housekeeping_t *self);
 
 #endif

@@ -39,6 +39,7 @@ static const key_t_ s_keys[] = {
     STR(data_dir, "./data",
         "shared volume: job folders (inputs, results) and the default job store"),
     STR(log_level, "info", "debug, info, warn or error"),
+    STR(log_format, "text", "log lines as text (for people), json or logfmt (for collectors)"),
     STR(broker_bind, "tcp://127.0.0.1:5555", "ZeroMQ endpoint img-rest binds for workers"),
     STR(broker_connect, "tcp://127.0.0.1:5555", "ZeroMQ endpoint img-engine connects to"),
     INT(heartbeat_ms, 50, 60000, "1000",
@@ -60,7 +61,10 @@ static const key_t_ s_keys[] = {
         "job store: empty = SQLite in <data_dir>/jobs.db; a file path = SQLite there; "
         "postgresql://... = PostgreSQL (replicas of img-rest)"),
     STR(http_listen, "8080", "civetweb listening_ports (e.g. 8080 or 127.0.0.1:8080)"),
-    INT(http_threads, 2, 1024, "32", "HTTP worker threads (bounds concurrent requests)"),
+    INT(http_threads, 2, 4096, "128",
+        "HTTP threads for requests and open connections (event streams have their own)"),
+    INT(keep_alive_timeout_ms, 0, 600000, "5000",
+        "an idle persistent connection is closed after this; 0 = one request per connection"),
     INT(http_timeout_ms, 1000, 3600000, "30000", "HTTP request timeout (slow clients are cut off)"),
     LL(max_upload_bytes, 1, 1LL << 40, "52428800", "largest upload body (413 payload_too_large)"),
     INT(max_output_dim, 1, 100000, "16384", "largest width/height a job may ask for"),
@@ -76,6 +80,10 @@ static const key_t_ s_keys[] = {
         "finished jobs and files are removed after this; 0 = keep"),
     STR(docs_dir, "./docs", "folder with openapi.json and the docs page assets"),
     STR(api_keys, "", "comma-separated API keys; empty = no authentication"),
+    STR(cors_origins, "",
+        "origins whose browser pages may use the API: comma-separated, or *; empty = none"),
+    INT(max_event_streams, 1, 10000, "64",
+        "open event streams (GET .../events) at most; past it 503 too_many_streams"),
     INT(rate_limit_per_min, 0, 1000000, "0", "requests per minute per key (or address); 0 = off"),
     INT(engine_threads, 0, 1024, "0", "worker threads in img-engine; 0 = number of cores"),
     INT(shutdown_grace_s, 0, 3600, "10", "on SIGTERM, time img-engine lets running jobs finish"),
@@ -222,6 +230,11 @@ int config_load(img_config_t *cfg, const char *path)
         img_error_set(IMG_E_CONFIG,
                       "setting 'log_level' must be debug, info, warn or error, not '%s'",
                       cfg->log_level);
+        return -1;
+    }
+    if (log_format_parse(cfg->log_format) < 0) {
+        img_error_set(IMG_E_CONFIG, "setting 'log_format' must be text, json or logfmt, not '%s'",
+                      cfg->log_format);
         return -1;
     }
     return 0;

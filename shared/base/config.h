@@ -19,6 +19,7 @@ typedef struct {
     /* shared */
     char data_dir[CONFIG_STR_MAX];
     char log_level[16];
+    char log_format[16];
     char broker_bind[CONFIG_STR_MAX];    /* img-rest binds here */
     char broker_connect[CONFIG_STR_MAX]; /* img-engine connects here */
     int heartbeat_ms;
@@ -48,6 +49,9 @@ typedef struct {
     int retention_s;
     char docs_dir[CONFIG_STR_MAX];
     char api_keys[CONFIG_STR_MAX]; /* comma-separated; empty = no auth */
+    char cors_origins[CONFIG_STR_MAX]; /* "", "*" or comma-separated origins */
+    int keep_alive_timeout_ms;
+    int max_event_streams;
     int rate_limit_per_min;        /* per key (or per client address); 0 = off */
     /* img-engine */
     int engine_threads; /* 0 = number of cores */

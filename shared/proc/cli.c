@@ -56,6 +56,7 @@ int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, 
         fprintf(stderr, "%s: %s\n", spec->program, img_error_message());
         return CLI_EXIT_CONFIG;
     }
-    log_init(spec->program, (log_level_t)log_level_parse(cfg->log_level));
+    log_init(spec->program, (log_level_t)log_level_parse(cfg->log_level),
+             (log_format_t)log_format_parse(cfg->log_format));
     return -1;
 }
