@@ -14,6 +14,7 @@
 #include "job_store.h"
 #include "log.h"
 #include "rest_metrics.h"
+#include "site.h"
 #include "openapi.h"
 #include "rest_app.h"
 #include "vips_server.h"
@@ -86,7 +87,7 @@ static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t 
     app->started_ms = job_now_ms();
     if (!(app->store = s_open_store(cfg)) || !(app->events = job_events_new()) ||
         !(app->metrics = rest_metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
-        !(app->intake = intake_new(cfg, app->store)))
+        !(app->intake = intake_new(cfg, app->store)) || !(app->site = site_new(cfg)))
         return -1;
     job_store_listen(app->store, &(job_store_listener_t){s_on_changed, s_on_progress, app});
     dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
@@ -101,6 +102,7 @@ static void s_stop(rest_app_t *app)
     housekeeping_destroy(&app->housekeeping);
     dispatcher_destroy(&app->dispatcher);
     intake_destroy(&app->intake);
+    site_destroy(&app->site);
     rest_metrics_destroy(&app->metrics);
     http_guard_destroy(&app->guard);
     job_store_destroy(&app->store);

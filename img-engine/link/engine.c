@@ -3,6 +3,7 @@
 #include "crash_report.h"
 #include "curve.h"
 #include "deadline.h"
+#include "engine_metrics.h"
 #include "instance_name.h"
 #include "img_error.h"
 #include "job_id.h"
@@ -23,6 +24,9 @@ typedef struct {
     bool busy;
     char id[JOB_ID_LEN + 1];
     int dispatch;
+    char operation[MSG_OP_MAX];
+    char request_id[MSG_REQUEST_ID_MAX];
+    int64_t started_ms;
     int64_t deadline_ms; /* started + timeout */
 } slot_t;
 
@@ -30,6 +34,7 @@ struct engine {
     const img_config_t *cfg;
     deadline_clock_t *clock;
     worker_env_t env; /* what the worker threads share */
+    engine_metrics_t *metrics;
     char name[MSG_ENGINE_MAX];
     zsock_t *dealer;
     zpoller_t *poller;
@@ -177,9 +182,14 @@ static void s_on_job(engine_t *self, msg_t **m)
     }
     crash_report_slot((int)(slot - self->slots), job->id, job->dispatch);
     memcpy(slot->id, job->id, sizeof slot->id);
+    memcpy(slot->operation, job->operation, sizeof slot->operation);
+    memcpy(slot->request_id, job->request_id, sizeof slot->request_id);
     slot->dispatch = job->dispatch;
-    slot->deadline_ms = s_now() + job->timeout_ms;
+    slot->started_ms = s_now();
+    slot->deadline_ms = slot->started_ms + job->timeout_ms;
+    log_context_set(job->request_id, job->id);
     log_info("engine: job %s (%s) dispatch %d started", job->id, job->operation, job->dispatch);
+    log_context_set(NULL, NULL);
     s_send_id(self, MSG_STARTED, job->id, job->dispatch);
     if (worker_send_job(slot->actor, m) < 0) {
         log_error("engine: cannot hand job %s to a worker thread", slot->id);
@@ -187,6 +197,7 @@ static void s_on_job(engine_t *self, msg_t **m)
         return;
     }
     slot->busy = true;
+    engine_metrics_busy(self->metrics, self->n_slots - s_free_slots(self));
 }
 
 static void s_on_broker(engine_t *self)
@@ -226,12 +237,18 @@ static void s_on_worker(engine_t *self, slot_t *slot)
     msg_t *done = worker_recv_done(slot->actor);
     if (done)
         s_send(self, done);
-    log_info("engine: job %s dispatch %d finished", slot->id, slot->dispatch);
+    log_context_set(slot->request_id, slot->id);
+    log_info("engine: job %s dispatch %d %s", slot->id, slot->dispatch,
+             done && done->ok ? "complete" : "failed");
+    log_context_set(NULL, NULL);
+    engine_metrics_job(self->metrics, slot->operation, done && done->ok,
+                       (double)(s_now() - slot->started_ms) / 1000.0);
     if (done)
         msg_clear(done);
     free(done);
     slot->busy = false;
     crash_report_slot((int)(slot - self->slots), NULL, 0);
+    engine_metrics_busy(self->metrics, self->n_slots - s_free_slots(self));
     s_send_ready(self, 1);
 }
 
@@ -306,6 +323,7 @@ int engine_run(engine_t *self)
             return 0;
         }
         if (now >= next_beat) {
+            engine_metrics_connected(self->metrics, now - self->broker_seen_ms <= 3LL * hb);
             s_send_heartbeat(self);
             next_beat = now + hb;
             if (s_watchdog(self, now) < 0)
@@ -352,6 +370,11 @@ engine_t *engine_new(const img_config_t *cfg)
     self->poller = zpoller_new(NULL);
     if (!self->slots || !self->poller)
         goto oom;
+    if (!(self->metrics = engine_metrics_new(cfg, self->n_slots)))
+        goto fail;
+    if (engine_metrics_port(self->metrics))
+        log_info("engine: metrics on http://localhost:%d/metrics",
+                 engine_metrics_port(self->metrics));
     for (int i = 0; i < self->n_slots; i++) {
         self->slots[i].actor = worker_new(&self->env);
         if (!self->slots[i].actor) {
@@ -383,6 +406,7 @@ void engine_destroy(engine_t **pself)
     }
     if (!busy) /* a busy thread may still use the clock */
         deadline_clock_destroy(&self->clock);
+    engine_metrics_destroy(&self->metrics);
     free(self->slots);
     free(self);
     *pself = NULL;

@@ -22,14 +22,17 @@ void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done)
     done->dispatch = job->dispatch;
     img_error_clear();
     crash_report_current(job->id, job->dispatch);
+    log_context_set(job->request_id, job->id);
     int rc = job_runner_run(env->cfg, env->clock, &spec, &result);
     crash_report_current(NULL, 0);
     done->ok = rc == 0;
     if (rc == 0) {
         done->result = result;
+        log_context_set(NULL, NULL);
         return;
     }
     log_warn("worker: job %s (%s) failed: %s", job->id, job->operation, img_error_message());
+    log_context_set(NULL, NULL);
     const char *code = img_error_code_name(img_error_code());
     snprintf(done->error_code, sizeof done->error_code, "%s",
              code && img_error_code() != IMG_E_NONE ? code : "internal");

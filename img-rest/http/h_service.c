@@ -1,7 +1,8 @@
-/* Service routes: health, readiness, metrics and the docs page's files. */
+/* Service routes: health, readiness, metrics, and the documents (site.h). */
 #include "handlers.h"
 
 #include "http_reply.h"
+#include "site.h"
 #include "job.h"
 
 #include <stdio.h>
@@ -54,62 +55,36 @@ int h_metrics(const http_req_t *r)
     return rc;
 }
 
-static const char *s_mime(const char *name)
-{
-    static const struct {
-        const char *ext, *mime;
-    } types[] = {{".html", "text/html; charset=utf-8"},
-                 {".js", "text/javascript; charset=utf-8"},
-                 {".css", "text/css; charset=utf-8"},
-                 {".json", "application/json; charset=utf-8"},
-                 {".png", "image/png"},
-                 {".svg", "image/svg+xml"},
-                 {".map", "application/json; charset=utf-8"}};
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(dot, types[i].ext) == 0)
-            return types[i].mime;
-    return "application/octet-stream";
-}
-
-static int s_send_doc(const http_req_t *r, const char *relative)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->app->cfg->docs_dir, relative);
-    return http_reply_file(r->conn, path, s_mime(relative), NULL, "Cache-Control: no-cache\r\n");
-}
-
 int h_docs_page(const http_req_t *r)
 {
-    return s_send_doc(r, "static/index.html");
+    return site_serve(r->app->site, r->conn, "docs/static/index.html");
 }
 
 int h_openapi(const http_req_t *r)
 {
-    return s_send_doc(r, "openapi.json");
+    return site_serve(r->app->site, r->conn, "openapi.json");
 }
 
-/* A plain file name: letters, digits, '.', '-', '_', not starting with '.'. */
-static bool s_safe_name(const char *name)
-{
-    if (!*name || *name == '.' || strlen(name) > 128)
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') ||
-              *p == '.' || *p == '-' || *p == '_'))
-            return false;
-    return true;
-}
-
+/* /static/<file>: the docs page's files; swagger-ui/<file> from npm's
+ * swagger-ui-dist package. */
 int h_static(const http_req_t *r)
 {
-    char relative[256];
-    const char *tail = r->tail;
-    if (strncmp(tail, "swagger-ui/", 11) == 0 && s_safe_name(tail + 11))
-        snprintf(relative, sizeof relative, "node_modules/swagger-ui-dist/%s", tail + 11);
-    else if (s_safe_name(tail))
-        snprintf(relative, sizeof relative, "static/%s", tail);
+    char name[512];
+    if (strncmp(r->tail, "swagger-ui/", 11) == 0)
+        snprintf(name, sizeof name, "docs/node_modules/swagger-ui-dist/%s", r->tail + 11);
     else
-        return http_reply_error(r->conn, IMG_E_NOT_FOUND, "no such file", NULL);
-    return s_send_doc(r, relative);
+        snprintf(name, sizeof name, "docs/static/%s", r->tail);
+    return site_serve(r->app->site, r->conn, name);
+}
+
+int h_app(const http_req_t *r)
+{
+    return site_serve(r->app->site, r->conn, "app/index.html");
+}
+
+int h_app_file(const http_req_t *r)
+{
+    char name[512];
+    snprintf(name, sizeof name, "app/%s", r->tail);
+    return site_serve(r->app->site, r->conn, name);
 }

@@ -41,8 +41,9 @@ static upload_body_t s_body(struct mg_connection *conn)
                            .content_length = mg_get_request_info(conn)->content_length};
 }
 
-/* 202 {id, guid, operation, status, status_url, result_url}, Location. */
-static int s_accepted(const http_req_t *r, const job_t *job)
+/* 202 {id, guid, operation, status, status_url, result_url}, Location;
+ * an idempotent replay says so. */
+static int s_accepted(const http_req_t *r, const job_t *job, bool replayed)
 {
     static const char *const keys[] = {"id",     "guid",       "operation",
                                        "status", "status_url", "result_url"};
@@ -51,8 +52,9 @@ static int s_accepted(const http_req_t *r, const job_t *job)
     json_t *body = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         json_object_set(body, keys[i], json_object_get(full, keys[i]));
-    snprintf(location, sizeof location, "Location: %s\r\n",
-             json_string_value(json_object_get(full, "status_url")));
+    snprintf(location, sizeof location, "Location: %s\r\n%s",
+             json_string_value(json_object_get(full, "status_url")),
+             replayed ? "Idempotent-Replayed: true\r\n" : "");
     int rc = http_reply_json(r->conn, 202, body, location);
     json_decref(body);
     json_decref(full);
@@ -62,17 +64,24 @@ static int s_accepted(const http_req_t *r, const job_t *job)
 int h_submit(const http_req_t *r)
 {
     job_t job;
+    bool replayed;
+    char client[JOB_CLIENT_MAX];
     upload_body_t body = s_body(r->conn);
+    http_guard_client(r->app->guard, r->conn, client, sizeof client);
+    intake_request_t req = {.query = r->query,
+                            .request_id = http_exchange_of(r->conn)->request_id,
+                            .client = client,
+                            .idempotency_key = mg_get_header(r->conn, "Idempotency-Key")};
     int rc;
-    if (intake_accept(r->app->intake, r->op, &body, r->query, &job) < 0) {
+    if (intake_accept(r->app->intake, r->op, &body, &req, &job, &replayed) < 0) {
         bool full = img_error_code() == IMG_E_QUEUE_FULL;
         rc = http_reply_img_error(r->conn, full ? "Retry-After: 5\r\n" : NULL);
     } else {
-        dispatcher_wake(r->app->dispatcher);
         rest_metrics_submitted(r->app->metrics, job.operation,
                                http_exchange_of(r->conn)->body_read);
-        log_info("rest: accepted %s job %s", job.operation, job.id);
-        rc = s_accepted(r, &job);
+        log_info("rest: %s %s job %s%s", replayed ? "replayed" : "accepted", job.operation, job.id,
+                 job.status == JOB_COMPLETE ? " (a cached result)" : "");
+        rc = s_accepted(r, &job, replayed);
     }
     job_clear(&job);
     return rc;

@@ -34,5 +34,7 @@ int h_metrics(const http_req_t *r);
 int h_docs_page(const http_req_t *r);
 int h_openapi(const http_req_t *r);
 int h_static(const http_req_t *r);
+int h_app(const http_req_t *r);
+int h_app_file(const http_req_t *r);
 
 #endif

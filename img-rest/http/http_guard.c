@@ -3,6 +3,7 @@
 #include "img_error.h"
 #include "str_list.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -158,13 +159,35 @@ int http_guard_check_values(http_guard_t *self, const char *key, const char *cli
     return 0;
 }
 
-int http_guard_check(http_guard_t *self, struct mg_connection *conn, bool open, long long now_ms,
-                     int *retry_after_s)
+/* The key a request gives, or NULL. */
+static const char *s_key_of(struct mg_connection *conn)
 {
     const char *key = mg_get_header(conn, "X-API-Key");
     const char *auth = mg_get_header(conn, "Authorization");
     if (!key && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         key = auth + 7;
+    return key;
+}
+
+void http_guard_client(const http_guard_t *self, struct mg_connection *conn, char *out,
+                       size_t size)
+{
+    const char *key = s_key_of(conn);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (self->n_keys > 0 && key &&
+        EVP_Digest(key, strlen(key), digest, &n, EVP_sha256(), NULL) && n >= 8) {
+        snprintf(out, size, "key:%02x%02x%02x%02x%02x%02x%02x%02x", digest[0], digest[1],
+                 digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]);
+        return;
+    }
+    snprintf(out, size, "addr:%s", mg_get_request_info(conn)->remote_addr);
+}
+
+int http_guard_check(http_guard_t *self, struct mg_connection *conn, bool open, long long now_ms,
+                     int *retry_after_s)
+{
+    const char *key = s_key_of(conn);
     return http_guard_check_values(self, key, mg_get_request_info(conn)->remote_addr, open, now_ms,
                                    retry_after_s);
 }

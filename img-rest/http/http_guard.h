@@ -27,6 +27,12 @@ void http_guard_destroy(http_guard_t **self);
 int http_guard_check(http_guard_t *self, struct mg_connection *conn, bool open, long long now_ms,
                      int *retry_after_s);
 
+/* Who sends the request, for its job and its idempotency keys: with API
+ * keys on, "key:" and 16 hex digits of the key's SHA-256 (the key itself is
+ * never stored); otherwise "addr:" and the client's address. */
+void http_guard_client(const http_guard_t *self, struct mg_connection *conn, char *out,
+                       size_t size);
+
 /* The same decision from plain values (for tests): key may be NULL. */
 int http_guard_check_values(http_guard_t *self, const char *key, const char *client, bool open,
                             long long now_ms, int *retry_after_s);

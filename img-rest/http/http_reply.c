@@ -57,6 +57,19 @@ static bool s_keep_alive(struct mg_connection *conn, http_exchange_t *ex)
     return wanted && ex && !ex->close && s_settle_body(conn, ex);
 }
 
+/* civetweb's reason phrase, but for the ones it spells wrong or lacks. */
+static const char *s_reason(struct mg_connection *conn, int status)
+{
+    switch (status) {
+    case 422:
+        return "Unprocessable Entity";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return mg_get_response_code_text(conn, status);
+    }
+}
+
 #define BODY_NONE (-1)   /* 204, 304: no body, no Content-Length */
 #define BODY_STREAM (-2) /* a stream: no Content-Length, the connection closes at its end */
 
@@ -90,7 +103,7 @@ static void s_head(struct mg_connection *conn, int status, const char *content_t
               "%s"
               "Connection: %s\r\n"
               "%s\r\n",
-              status, mg_get_response_code_text(conn, status), type_line, length_line,
+              status, s_reason(conn, status), type_line, length_line,
               ex ? ex->request_id : "-", cors, keep ? "keep-alive" : "close", extra ? extra : "");
 }
 

@@ -27,6 +27,8 @@ static const route_t s_routes[] = {
     {"/", true, h_docs_page, NULL, NULL},
     {"/openapi.json", true, h_openapi, NULL, NULL},
     {"/static/*", true, h_static, NULL, NULL},
+    {"/app", true, h_app, NULL, NULL},
+    {"/app/*", true, h_app_file, NULL, NULL},
     {"/health", true, h_health, NULL, NULL},
     {"/ready", true, h_ready, NULL, NULL},
     {"/metrics", false, h_metrics, NULL, NULL},

@@ -12,6 +12,7 @@
 #include "job_events.h"
 #include "job_store.h"
 #include "rest_metrics.h"
+#include "site.h"
 
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     dispatcher_t *dispatcher;
     intake_t *intake;
     housekeeping_t *housekeeping;
+    site_t *site;
     job_events_t *events;
     rest_metrics_t *metrics;
     http_guard_t *guard;

@@ -1,25 +1,44 @@
 #include "intake.h"
 
 #include "big_stack.h"
+#include "image_format.h"
 #include "image_probe.h"
 #include "img_error.h"
 #include "job_files.h"
+#include "job_fingerprint.h"
 #include "op_params.h"
 #include "op_plan.h"
 #include "query.h"
+#include "webhook_target.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROBE_THREADS 4
+#define IDEMPOTENCY_KEY_MAX 255
 
 struct intake {
     const img_config_t *cfg;
     job_store_t *store;
     big_stack_t *stacks; /* header probes run here */
 };
+
+/* One submit on its way: what steps 3 to 7 gather. */
+typedef struct {
+    const op_def_t *op;
+    const intake_request_t *req;
+    const upload_body_t *body;
+    char dir[PATH_MAX];
+    upload_t up;
+    image_info_t info[OP_MAX_INPUTS];
+    op_plan_t plan;
+    char callback_url[2048]; /* "" when none */
+} submit_t;
 
 intake_t *intake_new(const img_config_t *cfg, job_store_t *store)
 {
@@ -59,35 +78,60 @@ static int s_queue_has_room(intake_t *self)
     return 0;
 }
 
-/* Form fields and query parameters together, validated against op. */
-static json_t *s_params(intake_t *self, const op_def_t *op, const upload_t *up, const char *query)
+static int s_check_idempotency_key(const char *key)
 {
-    json_t *raw = json_deep_copy(up->fields);
+    size_t n = key ? strlen(key) : 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
+            n = 0;
+    if (key && (n == 0 || n > IDEMPOTENCY_KEY_MAX)) {
+        img_error_set(IMG_E_BAD_REQUEST, "Idempotency-Key must be 1 to %d visible ASCII characters",
+                      IDEMPOTENCY_KEY_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes the job options out of raw (they are not the operation's). */
+static int s_job_options(intake_t *self, json_t *raw, submit_t *s)
+{
+    json_t *url = json_object_get(raw, "callback_url");
+    if (!url)
+        return 0;
+    snprintf(s->callback_url, sizeof s->callback_url, "%s", json_string_value(url));
+    json_object_del(raw, "callback_url");
+    return webhook_target_check_url(s->callback_url, self->cfg->webhook_allow);
+}
+
+/* Form fields and query parameters together: the job options, and the
+ * operation's parameters validated. */
+static json_t *s_params(intake_t *self, submit_t *s)
+{
+    json_t *raw = json_deep_copy(s->up.fields);
     json_t *params = NULL;
-    if (raw && query_parse(query, raw) == 0)
-        params = op_params_validate(op, raw, self->cfg);
+    if (raw && query_parse(s->req->query, raw) == 0 && s_job_options(self, raw, s) == 0)
+        params = op_params_validate(s->op, raw, self->cfg);
     json_decref(raw);
     return params;
 }
 
 typedef struct {
     const img_config_t *cfg;
-    const op_def_t *op;
-    const char *dir;
-    image_info_t *info;
+    submit_t *s;
 } probe_t;
 
 /* On a big-stack thread: every input's header. */
 static int s_probe_inputs(void *arg)
 {
     const probe_t *p = arg;
-    for (int i = 0; i < p->op->n_inputs; i++) {
+    const op_def_t *op = p->s->op;
+    for (int i = 0; i < op->n_inputs; i++) {
         char path[PATH_MAX];
-        const char *name = p->op->inputs[i].name;
-        if (job_files_input(p->dir, name, path, sizeof path) < 0)
+        const char *name = op->inputs[i].name;
+        if (job_files_input(p->s->dir, name, path, sizeof path) < 0)
             return -1;
-        if (image_probe_file(path, p->cfg, &p->info[i]) < 0) {
-            if (p->op->n_inputs > 1) { /* say which input */
+        if (image_probe_file(path, p->cfg, &p->s->info[i]) < 0) {
+            if (op->n_inputs > 1) { /* say which input */
                 char reason[512];
                 snprintf(reason, sizeof reason, "%s", img_error_message());
                 img_error_set(img_error_code(), "%s: %s", name, reason);
@@ -119,44 +163,144 @@ static json_t *s_inputs_json(const op_def_t *op, const image_info_t *info)
     return input;
 }
 
-/* Steps 3 to 7, in the job's folder dir. */
-static int s_receive(intake_t *self, const op_def_t *op, const upload_body_t *body,
-                     const char *query, const char *dir, job_t *job)
+/* Copies src to dst (a fresh file): the fallback of a hard link. The
+ * buffer is on the heap: HTTP threads have small stacks. */
+static int s_copy_file(const char *src, const char *dst)
 {
-    upload_t up;
-    image_info_t info[OP_MAX_INPUTS] = {0};
-    op_plan_t plan;
-    probe_t probe = {self->cfg, op, dir, info};
-    int rc = -1;
-    if (upload_receive(body, op, dir, self->cfg->max_upload_bytes, &up) == 0 &&
-        (job->params = s_params(self, op, &up, query)) &&
-        big_stack_call(self->stacks, s_probe_inputs, &probe) == 0 &&
-        op_plan_job(op, job->params, info, self->cfg, &plan) == 0) {
-        snprintf(job->operation, sizeof job->operation, "%s", op->name);
-        job->status = JOB_QUEUED;
-        job->created_at = job_now_ms();
-        job->input = s_inputs_json(op, info);
-        rc = job_store_insert(self->store, job, NULL, NULL);
-    }
-    upload_clear(&up);
+    enum { BUF = 65536 };
+    char *buf = malloc(BUF);
+    int in = buf ? open(src, O_RDONLY | O_CLOEXEC) : -1, out = -1, rc = -1;
+    ssize_t n = -1;
+    if (in >= 0)
+        out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    while (out >= 0 && (n = read(in, buf, BUF)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            goto done;
+    rc = out >= 0 && n == 0 ? 0 : -1;
+done:
+    free(buf);
+    if (rc < 0)
+        img_error_set_io(errno, "cannot copy a cached result");
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0)
+        rc = -1;
     return rc;
 }
 
-int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body, const char *query,
-                  job_t *job)
+/* The result of the complete job `cached` given to job: its file linked
+ * into the new folder. -1 (nothing reused) when the file is gone. */
+static int s_reuse(intake_t *self, submit_t *s, const job_t *cached, job_t *job)
 {
-    char dir[PATH_MAX];
-    memset(job, 0, sizeof *job);
-    if (s_queue_has_room(self) < 0 || job_id_new(job->id) < 0 ||
-        job_files_create(self->cfg->data_dir, job->id, dir, sizeof dir) < 0)
+    const char *format = json_string_value(json_object_get(cached->result, "format"));
+    const img_format_t *fmt = s->op->result_kind == OP_RESULT_IMAGE ? img_format_by_name(format)
+                                                                   : NULL;
+    if (s->op->result_kind == OP_RESULT_IMAGE) {
+        char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+        if (!fmt || job_files_dir(self->cfg->data_dir, cached->id, dir, sizeof dir) < 0 ||
+            job_files_result(dir, fmt->ext, from, sizeof from) < 0 ||
+            job_files_result(s->dir, fmt->ext, to, sizeof to) < 0)
+            return -1;
+        if (link(from, to) != 0 && (errno == ENOENT || s_copy_file(from, to) != 0))
+            return -1;
+    }
+    job->result = json_deep_copy(cached->result);
+    json_object_set_new(job->result, "cached", json_true());
+    job->status = JOB_COMPLETE;
+    job->started_at = job->finished_at = job->created_at;
+    return 0;
+}
+
+/* With result_cache on: a complete job of the same fingerprint lends its
+ * result (job->cache_key is set either way). */
+static void s_try_cache(intake_t *self, submit_t *s, job_t *job)
+{
+    job_t cached;
+    if (!self->cfg->result_cache ||
+        job_fingerprint(s->op->name, job->params, (const unsigned char(*)[32])s->up.sha256,
+                        s->op->n_inputs, NULL, job->cache_key) < 0 ||
+        job_store_find_cached(self->store, job->cache_key, &cached) != 1)
+        return;
+    if (s_reuse(self, s, &cached, job) < 0) {
+        img_error_clear(); /* no reuse: the job runs */
+        json_decref(job->result);
+        job->result = NULL;
+        job->status = JOB_QUEUED;
+    }
+    job_clear(&cached);
+}
+
+/* Step 7: into the store; an idempotent replay fills job with the first. */
+static int s_store(intake_t *self, submit_t *s, job_t *job, bool *replayed)
+{
+    char hash[JOB_FINGERPRINT_HEX], first[JOB_ID_LEN + 1] = "";
+    job_insert_t opts = {.callback_url = s->callback_url[0] ? s->callback_url : NULL};
+    if (s->req->idempotency_key) {
+        if (job_fingerprint(s->op->name, job->params, (const unsigned char(*)[32])s->up.sha256,
+                            s->op->n_inputs, s->callback_url, hash) < 0)
+            return -1;
+        opts.idempotency_key = s->req->idempotency_key;
+        opts.request_hash = hash;
+    }
+    int rc = job_store_insert(self->store, job, &opts, first);
+    if (rc != 1)
+        return rc;
+    *replayed = true;
+    job_clear(job);
+    return job_store_get(self->store, first, job);
+}
+
+/* Steps 3 to 7, in the job's folder. */
+static int s_receive(intake_t *self, submit_t *s, job_t *job, bool *replayed)
+{
+    probe_t probe = {self->cfg, s};
+    if (upload_receive(s->body, s->op, s->dir, self->cfg->max_upload_bytes, &s->up) < 0 ||
+        !(job->params = s_params(self, s)) ||
+        big_stack_call(self->stacks, s_probe_inputs, &probe) < 0 ||
+        op_plan_job(s->op, job->params, s->info, self->cfg, &s->plan) < 0)
         return -1;
-    if (s_receive(self, op, body, query, dir, job) == 0)
-        return 0;
-    /* the refusal's error stays; removing the folder must not replace it */
-    img_errcode_t code = img_error_code();
-    char message[512];
-    snprintf(message, sizeof message, "%s", img_error_message());
-    job_files_remove(self->cfg->data_dir, job->id);
-    img_error_set(code, "%s", message);
-    return -1;
+    snprintf(job->operation, sizeof job->operation, "%s", s->op->name);
+    job->status = JOB_QUEUED;
+    job->created_at = job_now_ms();
+    job->input = s_inputs_json(s->op, s->info);
+    snprintf(job->request_id, sizeof job->request_id, "%s", s->req->request_id ? s->req->request_id : "");
+    snprintf(job->client, sizeof job->client, "%s", s->req->client ? s->req->client : "");
+    s_try_cache(self, s, job);
+    return s_store(self, s, job, replayed);
+}
+
+int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body,
+                  const intake_request_t *req, job_t *job, bool *replayed)
+{
+    submit_t *s = calloc(1, sizeof *s);
+    memset(job, 0, sizeof *job);
+    job->progress = -1;
+    *replayed = false;
+    if (!s) {
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+        return -1;
+    }
+    s->op = op;
+    s->req = req;
+    s->body = body;
+    int rc = -1;
+    if (s_check_idempotency_key(req->idempotency_key) == 0 && s_queue_has_room(self) == 0 &&
+        job_id_new(job->id) == 0 &&
+        job_files_create(self->cfg->data_dir, job->id, s->dir, sizeof s->dir) == 0) {
+        char mine[JOB_ID_LEN + 1];
+        memcpy(mine, job->id, sizeof mine);
+        rc = s_receive(self, s, job, replayed);
+        if (rc < 0 || *replayed) {
+            /* the refusal's error stays; removing the folder must not replace it */
+            img_errcode_t code = img_error_code();
+            char message[512];
+            snprintf(message, sizeof message, "%s", img_error_message());
+            job_files_remove(self->cfg->data_dir, mine);
+            if (rc < 0)
+                img_error_set(code, "%s", message);
+        }
+    }
+    upload_clear(&s->up);
+    free(s);
+    return rc;
 }

@@ -11,7 +11,14 @@
  *      frames), read on a big-stack thread;
  *   6. the plan (op_plan: what the result would be, within the limits, and
  *      the operation's own cross-checks);
- *   7. the job committed to the store as queued.
+ *   7. the job committed to the store as queued, with its request id and
+ *      client, its callback (checked: webhook_target) and its idempotency key.
+ * Before step 7, when result_cache is on, a complete job with the same
+ * fingerprint (job_fingerprint: operation, parameters, input bytes) still
+ * held lends its result: the result file is hard-linked (copied if it
+ * cannot be) into the new job's folder, and the job is stored complete with
+ * result.cached = true. An idempotent submit whose key this client used
+ * within 24 hours creates nothing and answers that first job again.
  * On any refusal the job folder is removed: nothing half-written stays.
  */
 #ifndef IMG_INTAKE_H
@@ -23,6 +30,8 @@
 #include "op.h"
 #include "upload.h"
 
+#include <stdbool.h>
+
 typedef struct intake intake_t;
 
 /* cfg and store are not owned and outlive the intake. Caller owns; NULL
@@ -30,10 +39,19 @@ typedef struct intake intake_t;
 intake_t *intake_new(const img_config_t *cfg, job_store_t *store);
 void intake_destroy(intake_t **self);
 
-/* Accepts a job of op from body and the query string (NULL: none). job is
- * filled as stored (queued); the caller job_clear()s it whatever the
- * result. 0, or -1 with img_error. Thread-safe. */
-int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body, const char *query,
-                  job_t *job);
+/* What a submit says besides its body. */
+typedef struct {
+    const char *query;           /* the query string, or NULL */
+    const char *request_id;      /* the request's id */
+    const char *client;          /* who submits: "key:<hash>" or "addr:<ip>" */
+    const char *idempotency_key; /* the Idempotency-Key header, or NULL */
+} intake_request_t;
+
+/* Accepts a job of op from body and req. job is filled as stored (queued,
+ * or complete when a result was reused; the first job's when *replayed);
+ * the caller job_clear()s it whatever the result. 0, or -1 with img_error.
+ * Thread-safe. */
+int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body,
+                  const intake_request_t *req, job_t *job, bool *replayed);
 
 #endif

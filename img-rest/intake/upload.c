@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@ typedef struct {
     upload_t *out;
     int input; /* index of the input being written, or -1 */
     int fd;    /* its file, or -1 */
+    EVP_MD_CTX *hash; /* of its bytes */
+    char *pending;    /* its bytes not yet written (UPLOAD_WRITE_SIZE) */
+    size_t n_pending;
     char field[UPLOAD_MAX_FIELD_NAME + 1];
     char value[UPLOAD_MAX_FIELD_VALUE];
     size_t value_len;
@@ -48,6 +52,10 @@ static int s_input_begin(receiver_t *r, int i)
     r->fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
     if (r->fd < 0) {
         img_error_set_io(errno, "cannot create an input file");
+        return -1;
+    }
+    if (!EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL)) {
+        img_error_set(IMG_E_INTERNAL, "cannot hash an input");
         return -1;
     }
     r->input = i;
@@ -113,13 +121,41 @@ static int s_write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* Writes and hashes the pending input bytes. */
+static int s_flush(receiver_t *r)
+{
+    if (r->n_pending == 0)
+        return 0;
+    if (!EVP_DigestUpdate(r->hash, r->pending, r->n_pending)) {
+        img_error_set(IMG_E_INTERNAL, "cannot hash an input");
+        return -1;
+    }
+    int rc = s_write_all(r->fd, r->pending, r->n_pending);
+    r->n_pending = 0;
+    return rc;
+}
+
+static int s_input_data(receiver_t *r, const char *data, size_t len)
+{
+    r->out->bytes[r->input] += (long long)len;
+    while (len > 0) {
+        size_t n = UPLOAD_WRITE_SIZE - r->n_pending;
+        n = n < len ? n : len;
+        memcpy(r->pending + r->n_pending, data, n);
+        r->n_pending += n;
+        data += n;
+        len -= n;
+        if (r->n_pending == UPLOAD_WRITE_SIZE && s_flush(r) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int s_on_data(void *arg, const char *data, size_t len)
 {
     receiver_t *r = arg;
-    if (r->fd >= 0) {
-        r->out->bytes[r->input] += (long long)len;
-        return s_write_all(r->fd, data, len);
-    }
+    if (r->fd >= 0)
+        return s_input_data(r, data, len);
     if (len > sizeof r->value - r->value_len) {
         img_error_set(IMG_E_INVALID_PARAMETER,
                       "the value of parameter '%s' is longer than %d bytes", r->field,
@@ -151,6 +187,13 @@ static int s_on_end(void *arg)
     receiver_t *r = arg;
     if (r->fd < 0)
         return s_field_end(r);
+    unsigned int n = 0;
+    if (s_flush(r) < 0)
+        return -1;
+    if (!EVP_DigestFinal_ex(r->hash, r->out->sha256[r->input], &n)) {
+        img_error_set(IMG_E_INTERNAL, "cannot hash an input");
+        return -1;
+    }
     int rc = close(r->fd);
     r->fd = -1;
     if (rc < 0) {
@@ -259,10 +302,14 @@ int upload_receive(const upload_body_t *body, const op_def_t *op, const char *di
     receiver_t r = {.op = op, .dir = dir, .out = out, .input = -1, .fd = -1};
     const multipart_callbacks_t cb = {
         .on_part_begin = s_on_begin, .on_part_data = s_on_data, .on_part_end = s_on_end};
-    multipart_t *mp = multipart_new(boundary, &cb, &r);
-    if (!mp)
-        return -1;
-    int rc = s_pump(body, mp, max_bytes, out);
+    multipart_t *mp = NULL;
+    int rc = -1;
+    r.hash = EVP_MD_CTX_new();
+    r.pending = malloc(UPLOAD_WRITE_SIZE);
+    if (!r.hash || !r.pending)
+        img_error_set(IMG_E_INTERNAL, "out of memory");
+    else if ((mp = multipart_new(boundary, &cb, &r)))
+        rc = s_pump(body, mp, max_bytes, out);
     if (rc == 0)
         rc = multipart_finish(mp);
     if (rc == 0)
@@ -270,6 +317,8 @@ int upload_receive(const upload_body_t *body, const op_def_t *op, const char *di
     if (r.fd >= 0)
         close(r.fd);
     multipart_destroy(&mp);
+    EVP_MD_CTX_free(r.hash);
+    free(r.pending);
     return rc;
 }
 

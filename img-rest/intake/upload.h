@@ -5,7 +5,9 @@
  * named like one of the operation's inputs (op->inputs[i].name or .alias)
  * goes straight to its input file in dir (job_files_input; created, never
  * overwritten; the client's filename is never used for a path); any other
- * part is a form field, kept in memory with its value.
+ * part is a form field, kept in memory with its value. Input bytes are
+ * gathered into large writes (the parser hands them over in small pieces)
+ * and hashed (SHA-256) on the way.
  *
  * NOTE for the caller: after an error the body may be partly unread (the
  * HTTP layer then closes the connection). Files already written stay in
@@ -23,6 +25,7 @@
 #define UPLOAD_MAX_FIELD_NAME 64    /* bytes */
 #define UPLOAD_MAX_FIELD_VALUE 1024 /* bytes */
 #define UPLOAD_READ_SIZE (64 * 1024)
+#define UPLOAD_WRITE_SIZE (256 * 1024) /* input bytes are written in pieces this large */
 
  /* A request body, as the HTTP layer hands it over. */
 typedef struct {
@@ -40,6 +43,7 @@ typedef struct {
     json_t *fields;                 /* non-file form fields: name -> string (owned) */
     bool have[OP_MAX_INPUTS];       /* which of op->inputs arrived (by index) */
     long long bytes[OP_MAX_INPUTS]; /* their sizes */
+    unsigned char sha256[OP_MAX_INPUTS][32]; /* their SHA-256, hashed as they stream */
     long long body_bytes;           /* request body bytes read */
 } upload_t;
 

@@ -106,8 +106,8 @@ void job_store_listen(job_store_t *self, const job_store_listener_t *listener);
 int job_store_publish_progress(job_store_t *self, const char *id, int percent);
 
 /* Inserts a new job (id, operation, params, input, created_at, request_id,
- * client, cache_key; queued, or complete with result and finished_at when
- * status says so). With opts->idempotency_key: if this client used the key
+ * client, cache_key; queued, or complete with result, started_at and
+ * finished_at when status says so: a reused result). With opts->idempotency_key: if this client used the key
  * within 24 hours, nothing is inserted and replayed_id gets that job's id
  * (returns 1); the same key with another request hash is -1 with
  * IMG_E_IDEMPOTENCY_MISMATCH. Two identical inserts racing make one job.

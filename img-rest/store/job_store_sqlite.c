@@ -131,8 +131,8 @@ typedef enum {
 
 static const char *const s_sql[S_STMT_COUNT] = {
     [S_INSERT] = "INSERT INTO jobs (id, operation, status, created_at, finished_at, params, input,"
-                 " result, request_id, client, cache_key)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 " result, request_id, client, cache_key, started_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     /* ?1 client, ?2 key, ?3 remembered since */
     [S_IDEM_GET] = "SELECT request_hash, job_id FROM idempotency"
                    " WHERE client = ?1 AND key = ?2 AND created_at >= ?3",
@@ -448,6 +448,7 @@ static int s_insert_job(s_store_t *s, const job_t *job)
     s_bind_text(st, 9, job->request_id, &rc);
     s_bind_text(st, 10, job->client, &rc);
     s_bind_text(st, 11, job->cache_key, &rc);
+    s_bind_time(st, 12, job->status == JOB_COMPLETE ? job->started_at : 0, &rc);
     return s_exec(s, st, rc, "insert") < 0 ? -1 : 0;
 }
 
