@@ -18,6 +18,7 @@
 #include "openapi.h"
 #include "rest_app.h"
 #include "vips_server.h"
+#include "webhooks.h"
 
 #include <czmq.h>
 #include <limits.h>
@@ -56,10 +57,11 @@ static void s_block_signals(void)
 static void s_on_changed(void *arg, const char *id)
 {
     rest_app_t *app = arg;
-    (void)id;
-    job_events_notify(app->events);
+    job_events_notify(app->events, id);
     if (app->dispatcher)
         dispatcher_wake(app->dispatcher);
+    if (app->webhooks)
+        webhooks_wake(app->webhooks);
 }
 
 static void s_on_progress(void *arg, const char *id, int percent)
@@ -89,16 +91,21 @@ static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t 
         !(app->metrics = rest_metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
         !(app->intake = intake_new(cfg, app->store)) || !(app->site = site_new(cfg)))
         return -1;
-    job_store_listen(app->store, &(job_store_listener_t){s_on_changed, s_on_progress, app});
     dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
     if (!(app->dispatcher = dispatcher_new(&deps)) ||
-        !(app->housekeeping = housekeeping_new(cfg, app->store, app->metrics)))
+        !(app->housekeeping = housekeeping_new(cfg, app->store, app->metrics)) ||
+        !(app->webhooks = webhooks_new(cfg, app->store)))
         return -1;
+    /* everything the change notices reach exists from here on */
+    job_store_listen(app->store, &(job_store_listener_t){s_on_changed, s_on_progress, app});
     return 0;
 }
 
 static void s_stop(rest_app_t *app)
 {
+    if (app->store)
+        job_store_listen(app->store, &(job_store_listener_t){0});
+    webhooks_destroy(&app->webhooks);
     housekeeping_destroy(&app->housekeeping);
     dispatcher_destroy(&app->dispatcher);
     intake_destroy(&app->intake);
@@ -147,6 +154,8 @@ int main(int argc, char **argv)
 done:
     if (rc)
         log_error("rest: %s", img_error_message());
+    if (app.events) /* event streams end, so that the HTTP threads can */
+        job_events_shutdown(app.events);
     http_server_destroy(&http); /* answers what is in flight, accepts nothing more */
     s_stop(&app);
     vips_shutdown();

@@ -59,23 +59,6 @@ static int s_int_param(const json_t *q, const char *name, long long lo, long lon
     return 0;
 }
 
-/* Loads the job of the path's id; with an op, it must be that op's job. */
-static int s_load(const http_req_t *r, job_t *job)
-{
-    if (!job_id_valid(r->id)) {
-        img_error_set(IMG_E_NOT_FOUND, "no job has that id");
-        return -1;
-    }
-    if (job_store_get(r->app->store, r->id, job) < 0)
-        return -1;
-    if (r->op && strcmp(job->operation, r->op->name) != 0) {
-        job_clear(job);
-        img_error_set(IMG_E_NOT_FOUND, "no %s job has that id", r->op->name);
-        return -1;
-    }
-    return 0;
-}
-
 static int s_reply_status(const http_req_t *r, const job_t *job)
 {
     json_t *body = job_to_json(job);
@@ -109,7 +92,7 @@ int h_status(const http_req_t *r)
     for (;;) {
         uint64_t seen = job_events_generation(r->app->events);
         job_t job = {0};
-        if (s_load(r, &job) < 0) {
+        if (h_load_job(r, &job) < 0) {
             rc = http_reply_img_error(r->conn, NULL);
             break;
         }
@@ -129,7 +112,7 @@ int h_status(const http_req_t *r)
 int h_job_get(const http_req_t *r)
 {
     job_t job = {0};
-    if (s_load(r, &job) < 0)
+    if (h_load_job(r, &job) < 0)
         return http_reply_img_error(r->conn, NULL);
     int rc = s_reply_status(r, &job);
     job_clear(&job);
@@ -162,7 +145,7 @@ int h_result(const http_req_t *r)
 {
     job_t job = {0};
     int rc;
-    if (s_load(r, &job) < 0)
+    if (h_load_job(r, &job) < 0)
         return http_reply_img_error(r->conn, NULL);
     if (job.status == JOB_FAILED) {
         char message[600];

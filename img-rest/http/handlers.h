@@ -19,6 +19,11 @@ typedef struct {
     const char *tail;   /* what a route's final `*` matched (decoded) */
 } http_req_t;
 
+/* h_common.c: the job of the path's id (r->id); with r->op, it must be that
+ * operation's job; its progress from memory while it is processing. 0, or
+ * -1 with img_error (IMG_E_NOT_FOUND for an invalid or unknown id). */
+int h_load_job(const http_req_t *r, job_t *job);
+
 /* h_submit.c: POST /<op> */
 int h_submit(const http_req_t *r);
 /* h_jobs.c */
@@ -27,6 +32,9 @@ int h_result(const http_req_t *r);
 int h_job_get(const http_req_t *r);
 int h_job_delete(const http_req_t *r);
 int h_jobs_list(const http_req_t *r);
+/* h_events.c: Server-Sent Events */
+int h_job_events(const http_req_t *r);
+int h_all_events(const http_req_t *r);
 /* h_service.c */
 int h_health(const http_req_t *r);
 int h_ready(const http_req_t *r);

@@ -13,6 +13,7 @@
 #include "job_store.h"
 #include "rest_metrics.h"
 #include "site.h"
+#include "webhooks.h"
 
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ typedef struct {
     intake_t *intake;
     housekeeping_t *housekeeping;
     site_t *site;
+    webhooks_t *webhooks;
     job_events_t *events;
     rest_metrics_t *metrics;
     http_guard_t *guard;

@@ -2,8 +2,6 @@
 
 #include "img_error.h"
 
-#include "job_id.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +11,16 @@
 typedef struct {
     char id[JOB_ID_LEN + 1];
     int percent;
-    uint64_t touched; /* generation of the last update: the oldest is reused */
+    uint64_t touched; /* number of the last update: the oldest is reused */
 } progress_t;
 
 struct job_events {
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    uint64_t generation;
-    int waiting;
+    uint64_t generation; /* the latest notice's number */
+    job_event_t ring[JOB_EVENTS_RING];
+    int waiting, streams;
+    bool shutdown;
     progress_t progress[JOB_EVENTS_PROGRESS_MAX];
 };
 
@@ -46,19 +46,20 @@ void job_events_destroy(job_events_t **self)
     *self = NULL;
 }
 
-uint64_t job_events_generation(job_events_t *self)
+/* A notice into the ring, waking the waiters; with the lock held. */
+static void s_announce(job_events_t *self, const char *id, job_event_kind_t kind)
 {
-    pthread_mutex_lock(&self->lock);
-    uint64_t g = self->generation;
-    pthread_mutex_unlock(&self->lock);
-    return g;
+    job_event_t *e = &self->ring[++self->generation % JOB_EVENTS_RING];
+    e->seq = self->generation;
+    e->kind = kind;
+    snprintf(e->id, sizeof e->id, "%s", id ? id : "");
+    pthread_cond_broadcast(&self->changed);
 }
 
-void job_events_notify(job_events_t *self)
+void job_events_notify(job_events_t *self, const char *id)
 {
     pthread_mutex_lock(&self->lock);
-    self->generation++;
-    pthread_cond_broadcast(&self->changed);
+    s_announce(self, id, JOB_EVENT_CHANGED);
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -82,8 +83,8 @@ void job_events_progress(job_events_t *self, const char *id, int percent)
     progress_t *p = s_slot(self, id);
     snprintf(p->id, sizeof p->id, "%s", id);
     p->percent = percent;
-    p->touched = ++self->generation;
-    pthread_cond_broadcast(&self->changed);
+    s_announce(self, id, JOB_EVENT_PROGRESS);
+    p->touched = self->generation;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -96,32 +97,91 @@ int job_events_progress_of(job_events_t *self, const char *id)
     return percent;
 }
 
+uint64_t job_events_generation(job_events_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    uint64_t g = self->generation;
+    pthread_mutex_unlock(&self->lock);
+    return g;
+}
+
 uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)
 {
     struct timespec until = {.tv_sec = deadline_ms / 1000,
                              .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
     pthread_mutex_lock(&self->lock);
-    while (self->generation == seen) {
+    while (self->generation == seen && !self->shutdown) {
         if (pthread_cond_timedwait(&self->changed, &self->lock, &until) != 0)
-            break; /* timed out (or a signal): the caller re-reads the store */
+            break; /* timed out (or a signal): the caller looks again */
     }
     uint64_t g = self->generation;
     pthread_mutex_unlock(&self->lock);
     return g;
 }
 
-bool job_events_enter(job_events_t *self, int max)
+int job_events_since(job_events_t *self, uint64_t *since, job_event_t *out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&self->lock);
+    if (self->generation - *since > JOB_EVENTS_RING) {
+        *since = self->generation;
+        pthread_mutex_unlock(&self->lock);
+        return -1;
+    }
+    while (*since < self->generation && n < max)
+        out[n++] = self->ring[++*since % JOB_EVENTS_RING];
+    pthread_mutex_unlock(&self->lock);
+    return n;
+}
+
+void job_events_shutdown(job_events_t *self)
 {
     pthread_mutex_lock(&self->lock);
-    bool ok = self->waiting < max;
-    self->waiting += ok;
+    self->shutdown = true;
+    pthread_cond_broadcast(&self->changed);
+    pthread_mutex_unlock(&self->lock);
+}
+
+bool job_events_shutting_down(job_events_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool down = self->shutdown;
+    pthread_mutex_unlock(&self->lock);
+    return down;
+}
+
+static bool s_enter(job_events_t *self, int *count, int max)
+{
+    pthread_mutex_lock(&self->lock);
+    bool ok = *count < max;
+    *count += ok;
     pthread_mutex_unlock(&self->lock);
     return ok;
 }
 
-void job_events_leave(job_events_t *self)
+static void s_leave(job_events_t *self, int *count)
 {
     pthread_mutex_lock(&self->lock);
-    self->waiting--;
+    (*count)--;
     pthread_mutex_unlock(&self->lock);
+}
+
+bool job_events_enter(job_events_t *self, int max)
+{
+    return s_enter(self, &self->waiting, max);
+}
+
+void job_events_leave(job_events_t *self)
+{
+    s_leave(self, &self->waiting);
+}
+
+bool job_events_stream_enter(job_events_t *self, int max)
+{
+    return s_enter(self, &self->streams, max);
+}
+
+void job_events_stream_leave(job_events_t *self)
+{
+    s_leave(self, &self->streams);
 }
