@@ -12,6 +12,7 @@
 #include "worker.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ typedef struct {
     char request_id[MSG_REQUEST_ID_MAX];
     int64_t started_ms;
     int64_t deadline_ms; /* started + timeout */
+    atomic_int progress;   /* written by its worker thread (job_progress) */
+    int progress_sent;     /* the last percent sent, -1 none */
+    int64_t progress_at;   /* when */
 } slot_t;
 
 struct engine {
@@ -186,6 +190,9 @@ static void s_on_job(engine_t *self, msg_t **m)
     memcpy(slot->request_id, job->request_id, sizeof slot->request_id);
     slot->dispatch = job->dispatch;
     slot->started_ms = s_now();
+    atomic_store(&slot->progress, 0);
+    slot->progress_sent = -1;
+    slot->progress_at = slot->started_ms;
     slot->deadline_ms = slot->started_ms + job->timeout_ms;
     log_context_set(job->request_id, job->id);
     log_info("engine: job %s (%s) dispatch %d started", job->id, job->operation, job->dispatch);
@@ -250,6 +257,28 @@ static void s_on_worker(engine_t *self, slot_t *slot)
     crash_report_slot((int)(slot - self->slots), NULL, 0);
     engine_metrics_busy(self->metrics, self->n_slots - s_free_slots(self));
     s_send_ready(self, 1);
+}
+
+/* Progress of the running jobs to the broker: a change, at most every
+ * PROGRESS_EVERY_MS per job (the API promises at least once a second). */
+#define PROGRESS_EVERY_MS 500
+
+static void s_send_progress(engine_t *self, int64_t now)
+{
+    for (int i = 0; i < self->n_slots; i++) {
+        slot_t *s = &self->slots[i];
+        int percent = atomic_load(&s->progress);
+        if (!s->busy || percent == s->progress_sent || now - s->progress_at < PROGRESS_EVERY_MS)
+            continue;
+        msg_t m;
+        msg_init(&m, MSG_PROGRESS);
+        memcpy(m.id, s->id, sizeof m.id);
+        m.dispatch = s->dispatch;
+        m.percent = percent;
+        s_send(self, &m);
+        s->progress_sent = percent;
+        s->progress_at = now;
+    }
 }
 
 /* ---- lifecycle ---- */
@@ -335,6 +364,7 @@ int engine_run(engine_t *self)
                     return -1;
             }
         }
+        s_send_progress(self, now);
         int wait = (int)(next_beat - now);
         void *which = zpoller_wait(self->poller, wait < 200 ? wait : 200);
         if (which == self->dealer)
@@ -376,7 +406,7 @@ engine_t *engine_new(const img_config_t *cfg)
         log_info("engine: metrics on http://localhost:%d/metrics",
                  engine_metrics_port(self->metrics));
     for (int i = 0; i < self->n_slots; i++) {
-        self->slots[i].actor = worker_new(&self->env);
+        self->slots[i].actor = worker_new(&self->env, &self->slots[i].progress);
         if (!self->slots[i].actor) {
             img_error_set(IMG_E_INTERNAL, "cannot start worker thread %d", i);
             goto fail;

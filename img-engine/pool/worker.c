@@ -10,13 +10,14 @@
 #include <string.h>
 #include <vips/vips.h>
 
-void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done)
+void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atomic_int *progress)
 {
     json_t *result = NULL;
     job_runner_job_t spec = {.id = job->id,
                              .operation = job->operation,
                              .params = job->params,
-                             .timeout_ms = job->timeout_ms};
+                             .timeout_ms = job->timeout_ms,
+                             .progress = progress};
     msg_init(done, MSG_DONE);
     memcpy(done->id, job->id, sizeof done->id);
     done->dispatch = job->dispatch;
@@ -49,9 +50,17 @@ static void s_trim_after_large_job(void)
         malloc_trim(0);
 }
 
-static void s_actor(zsock_t *pipe, void *args)
+/* What an actor is started with. */
+typedef struct {
+    const worker_env_t *env;
+    atomic_int *progress;
+} actor_args_t;
+
+static void s_actor(zsock_t *pipe, void *arg)
 {
-    const worker_env_t *env = args;
+    actor_args_t args = *(actor_args_t *)arg;
+    free(arg);
+    const worker_env_t *env = args.env;
     zsock_signal(pipe, 0);
     for (;;) {
         char *command = NULL;
@@ -64,7 +73,7 @@ static void s_actor(zsock_t *pipe, void *args)
         free(command);
         msg_t *done = calloc(1, sizeof *done);
         if (job && done)
-            worker_run_job(env, job, done);
+            worker_run_job(env, job, done, args.progress);
         if (job)
             msg_clear(job);
         free(job);
@@ -74,9 +83,14 @@ static void s_actor(zsock_t *pipe, void *args)
     vips_thread_shutdown();
 }
 
-zactor_t *worker_new(const worker_env_t *env)
+zactor_t *worker_new(const worker_env_t *env, atomic_int *progress)
 {
-    return zactor_new(s_actor, (void *)env);
+    actor_args_t *args = malloc(sizeof *args);
+    if (!args)
+        return NULL;
+    *args = (actor_args_t){env, progress};
+    zactor_t *actor = zactor_new(s_actor, args); /* the actor frees args */
+    return actor;
 }
 
 int worker_send_job(zactor_t *worker, msg_t **job)

@@ -14,6 +14,7 @@
 #include "msg.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 
 /* What every worker of an engine shares; not owned, outlives the workers. */
 typedef struct {
@@ -21,8 +22,9 @@ typedef struct {
     deadline_clock_t *clock;
 } worker_env_t;
 
-/* Starts a worker actor. NULL on failure. */
-zactor_t *worker_new(const worker_env_t *env);
+/* Starts a worker actor; the progress of its running job goes to *progress
+ * (not owned, outlives the worker). NULL on failure. */
+zactor_t *worker_new(const worker_env_t *env, atomic_int *progress);
 
 /* Hands the job to the worker (takes *job and NULLs it). 0 or -1. */
 int worker_send_job(zactor_t *worker, msg_t **job);
@@ -31,8 +33,8 @@ int worker_send_job(zactor_t *worker, msg_t **job);
  * NULL if the pipe said something else. */
 msg_t *worker_recv_done(zactor_t *worker);
 
-/* Runs one job and fills done (which the caller msg_clear()s). The actor
- * calls it; exposed for tests. */
-void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done);
+/* Runs one job and fills done (which the caller msg_clear()s); progress
+ * may be NULL. The actor calls it; exposed for tests. */
+void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atomic_int *progress);
 
 #endif

@@ -116,18 +116,3 @@ bool deadline_passed(const deadline_t *self)
 {
     return self->at_us && g_get_monotonic_time() >= self->at_us;
 }
-
-static void s_watch(void *self, VipsImage *image)
-{
-    deadline_watch(self, image);
-}
-
-static bool s_expired(void *self)
-{
-    return deadline_passed(self);
-}
-
-op_monitor_t deadline_monitor(deadline_t *self)
-{
-    return (op_monitor_t){.watch = s_watch, .expired = s_expired, .self = self};
-}

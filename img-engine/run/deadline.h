@@ -5,13 +5,11 @@
  * a job past its deadline watches (vips_image_set_kill). libvips checks that
  * flag whenever it computes a region of such an image, so the work stops
  * within one strip, even inside a libvips call that copies to memory.
- * Each job attempt gets its own deadline from the clock and lends it to the
- * operation as an op_monitor_t (op_job.h). Thread-safe.
+ * Each job attempt gets its own deadline from the clock (the runner lends
+ * it to the operation through op_job's monitor). Thread-safe.
  */
 #ifndef IMG_DEADLINE_H
 #define IMG_DEADLINE_H
-
-#include "op_job.h"
 
 #include <stdbool.h>
 #include <vips/vips.h>
@@ -35,8 +33,5 @@ void deadline_end(deadline_t **self);
 void deadline_watch(deadline_t *self, VipsImage *image);
 /* True once the deadline has passed. */
 bool deadline_passed(const deadline_t *self);
-
-/* The deadline as an operation sees it (valid while the deadline is). */
-op_monitor_t deadline_monitor(deadline_t *self);
 
 #endif

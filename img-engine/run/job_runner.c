@@ -1,6 +1,7 @@
 #include "job_runner.h"
 
 #include "job_files.h"
+#include "job_progress.h"
 #include "op_catalog.h"
 #include "op_params.h"
 #include "op_plan.h"
@@ -18,9 +19,28 @@ typedef struct {
     json_t *params;
     op_plan_t plan;
     deadline_t *deadline;
+    job_progress_t *progress;
     op_monitor_t monitor;
     op_job_t job;
 } s_attempt_t;
+
+/* The monitor of an attempt: its deadline and its progress. */
+static void s_watch(void *self, VipsImage *image, bool last)
+{
+    s_attempt_t *a = self;
+    deadline_watch(a->deadline, image);
+    job_progress_watch(a->progress, image, last);
+}
+
+static bool s_expired(void *self)
+{
+    return deadline_passed(((s_attempt_t *)self)->deadline);
+}
+
+static void s_progress(void *self, int percent)
+{
+    job_progress_stage(((s_attempt_t *)self)->progress, percent);
+}
 
 static int s_prepare(s_attempt_t *a, const img_config_t *cfg, const job_runner_job_t *spec)
 {
@@ -136,7 +156,9 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
     int rc = -1;
     *result = NULL;
     a->deadline = deadline_start(clock, spec->timeout_ms);
-    a->monitor = deadline_monitor(a->deadline);
+    a->progress = job_progress_new(spec->progress);
+    a->monitor = (op_monitor_t){
+        .watch = s_watch, .expired = s_expired, .progress = s_progress, .self = a};
     a->job = (op_job_t){.info = a->info,
                         .cfg = cfg,
                         .monitor = &a->monitor,
@@ -153,6 +175,7 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
     VIPS_UNREF(a->job.out);
     json_decref(a->job.extra);
     json_decref(a->params);
+    job_progress_destroy(&a->progress);
     deadline_end(&a->deadline);
     g_free(a);
     return rc;

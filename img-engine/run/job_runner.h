@@ -10,7 +10,8 @@
  *   - a whole job (op->run): the operation reads its inputs itself.
  * An image result is written by result_writer; a JSON result is the
  * operation's own. The time limit covers everything after the clock starts:
- * the probe, the work and the save.
+ * the probe, the work and the save. The runner lends the operation a
+ * monitor that joins the deadline and the job's progress (job_progress).
  */
 #ifndef IMG_JOB_RUNNER_H
 #define IMG_JOB_RUNNER_H
@@ -19,12 +20,14 @@
 #include "deadline.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 typedef struct {
     const char *id;        /* a valid job id */
     const char *operation; /* its operation's name */
     const json_t *params;  /* as the job message carries them */
     int timeout_ms;        /* the attempt's time limit */
+    atomic_int *progress;  /* where its progress goes (job_progress.h), or NULL */
 } job_runner_job_t;
 
 /* Runs one attempt. *result gets a new object (caller owns): for images

@@ -104,7 +104,7 @@ static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *f
     if (job_files_result_temp(job_dir, fmt->ext, tmp, sizeof tmp) != 0 ||
         job_files_result(job_dir, fmt->ext, final, sizeof final) != 0)
         return -1;
-    op_job_watch(job, image);
+    op_job_watch_last(job, image);
     if (s_save(image, fmt, quality, tmp) != 0) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "writing the image failed");
         goto fail;

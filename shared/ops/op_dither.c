@@ -105,6 +105,8 @@ static int s_dither(op_job_t *job, uint8_t *buf, int width, int height, int band
         s_row(&d, buf + (size_t)y * width * bands, y % 2 == 0 ? 1 : -1);
         if (y % 64 == 63 && op_job_expired(job))
             rc = op_job_timeout(job);
+        if (y % 64 == 0)
+            op_job_progress(job, (int)((long long)y * 100 / height));
     }
     free(d.cur);
     free(d.next);

@@ -9,7 +9,19 @@
 void op_job_watch(op_job_t *job, VipsImage *image)
 {
     if (image && job->monitor)
-        job->monitor->watch(job->monitor->self, image);
+        job->monitor->watch(job->monitor->self, image, false);
+}
+
+void op_job_watch_last(op_job_t *job, VipsImage *image)
+{
+    if (image && job->monitor)
+        job->monitor->watch(job->monitor->self, image, true);
+}
+
+void op_job_progress(op_job_t *job, int percent)
+{
+    if (job->monitor && job->monitor->progress)
+        job->monitor->progress(job->monitor->self, percent);
 }
 
 bool op_job_expired(const op_job_t *job)

@@ -10,7 +10,8 @@
  *   - watched images stop at the job's time limit: the runner's monitor
  *     (the engine's deadline) kills their evaluation, which libvips checks
  *     whenever it computes a region, so the work stops within one strip even
- *     inside a libvips call that copies to memory;
+ *     inside a libvips call that copies to memory; their evaluation also
+ *     reports the job's progress;
  *   - libvips' error text (a process-wide buffer) is copied at once, cut to
  *     one line without any job folder in it, and a failure past the deadline
  *     becomes IMG_E_TIMEOUT.
@@ -24,12 +25,16 @@
 #include <stdbool.h>
 #include <vips/vips.h>
 
-/* What the runner lends a job to bound it in time (the engine's deadline). */
+/* What the runner lends a job: its time limit (the engine's deadline) and
+ * its progress report. */
 typedef struct {
-    /* Stops image's evaluation once the job is past its time limit. */
-    void (*watch)(void *self, VipsImage *image);
+    /* Stops image's evaluation once the job is past its time limit, and
+     * follows its progress (last: the evaluation of the result's save). */
+    void (*watch)(void *self, VipsImage *image, bool last);
     /* True once the job is past its time limit. */
     bool (*expired)(void *self);
+    /* A stage of the operation's own (a loop in C) is percent done. */
+    void (*progress)(void *self, int percent);
     void *self;
 } op_monitor_t;
 
@@ -57,8 +62,13 @@ typedef struct {
  * fail_on=ERROR. NULL with img_error (IMG_E_PROCESSING_FAILED). Caller owns. */
 VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how);
 
-/* Lets the monitor stop image at the deadline (no-op without one). */
+/* Lets the monitor stop image at the deadline and follow its progress
+ * (no-op without a monitor); _last for the result's save. */
 void op_job_watch(op_job_t *job, VipsImage *image);
+void op_job_watch_last(op_job_t *job, VipsImage *image);
+
+/* A stage of the operation's own work is percent (0..100) done. */
+void op_job_progress(op_job_t *job, int percent);
 
 /* True once the job is past its time limit. */
 bool op_job_expired(const op_job_t *job);
