@@ -17,6 +17,7 @@ static const struct {
     [IMG_E_MISSING_FILE] = {"missing_file", 400},
     [IMG_E_EMPTY_FILE] = {"empty_file", 400},
     [IMG_E_INVALID_PARAMETER] = {"invalid_parameter", 400},
+    [IMG_E_PARAMETER_UNFIT] = {"invalid_parameter", 422},
     [IMG_E_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
     [IMG_E_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
     [IMG_E_IMAGE_TOO_LARGE] = {"image_too_large", 422},

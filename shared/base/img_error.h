@@ -15,6 +15,7 @@ typedef enum {
     IMG_E_MISSING_FILE,
     IMG_E_EMPTY_FILE,
     IMG_E_INVALID_PARAMETER,
+    IMG_E_PARAMETER_UNFIT, /* invalid_parameter too, but 422: valid alone, not for this image */
     IMG_E_UNSUPPORTED_MEDIA_TYPE,
     IMG_E_PAYLOAD_TOO_LARGE,
     IMG_E_IMAGE_TOO_LARGE,

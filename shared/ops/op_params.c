@@ -97,7 +97,12 @@ static json_t *s_convert_number(const op_param_t *p, const char *given, const js
 
 static json_t *s_convert_enum(const op_param_t *p, const char *given, const json_t *v)
 {
+    char number[24];
     const char *s = json_string_value(v);
+    if (json_is_integer(v)) { /* a choice that is a number ("90") may come as one */
+        snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        s = number;
+    }
     size_t n = 0;
     for (const char *const *c = p->choices; c && *c; c++, n++)
         if (s && strcmp(*c, s) == 0)

@@ -1,0 +1,35 @@
+/* op_sharpen — an unsharp mask on the lightness (vips_sharpen, which works
+ * in LabS and leaves the colours alone); sigma is the mask's Gaussian. */
+#include "op_job.h"
+#include "op_params.h"
+
+static const op_param_t s_params[] = {
+    {.name = "sigma",
+     .type = OP_PARAM_NUMBER,
+     .min = 0.1,
+     .max = 10,
+     .has_default = true,
+     .def = 1,
+     .help = "Standard deviation of the mask's Gaussian, in pixels."},
+    OP_OUTPUT_PARAMS("same"),
+    {.name = NULL},
+};
+
+static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned, VipsImage *in,
+                   VipsImage **out)
+{
+    (void)planned;
+    if (vips_sharpen(in, out, "sigma", op_param_number(params, "sigma", 1.0), NULL) != 0)
+        return op_job_fail(job, IMG_E_PROCESSING_FAILED, "sharpening failed");
+    return 0;
+}
+
+const op_def_t op_sharpen = {
+    .name = "sharpen",
+    .summary = "Sharpen an image (unsharp mask on its lightness).",
+    .n_inputs = 1,
+    .inputs = {{.name = "file", .alias = "image"}},
+    .params = s_params,
+    .result_kind = OP_RESULT_IMAGE,
+    .apply = s_apply,
+};
