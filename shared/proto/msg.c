@@ -183,8 +183,7 @@ static json_t *s_encode_field(const msg_t *m, const msg_field_t *f)
     case MSG_F_STATUS:
         return json_string(m->ok ? "complete" : "failed");
     case MSG_F_ERROR:
-        return json_pack("{s:s, s:o}", "code", m->error_code, "message",
-                         s_text(m->error_message));
+        return json_pack("{s:s, s:o}", "code", m->error_code, "message", s_text(m->error_message));
     }
     return NULL;
 }
@@ -258,11 +257,12 @@ static int s_decode_field(json_t *v, const msg_field_t *f, msg_t *m)
     case MSG_F_ENGINE:
     case MSG_F_NAME:
     case MSG_F_ID:
-    case MSG_F_TOKEN:
         return s_take_string(v, dst, f->size);
+    case MSG_F_TOKEN:
+        /* an empty token would read as absent: refused, not ignored */
+        return s_take_string(v, dst, f->size) < 0 || !*(const char *)dst ? -1 : 0;
     case MSG_F_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < f->min ||
-            json_integer_value(v) > f->max)
+        if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
             return -1;
         *(int *)dst = (int)json_integer_value(v);
         return 0;

@@ -1,4 +1,4 @@
-/* libFuzzer target: the multipart parser.
+/* libFuzzer target: the multipart parser, and upload_receive() over it.
  *
  * Input: two bytes choosing a split point, then a body delimited by the
  * boundary "bNd". The body is parsed whole, in two pieces split at that
@@ -6,13 +6,24 @@
  * the result, the error code and every callback (part data concatenated),
  * and callbacks must come in begin/data/end order. The body is also tried as
  * a Content-Type value for multipart_boundary().
+ *
+ * The same body is then received by upload_receive() from an in-memory
+ * upload_body_t (the HTTP layer's abstraction), read in pieces of the split
+ * size and whole, with a bound on its size: both readings must agree
+ * (result, error code, fields, input sizes; a body past the bound may be
+ * refused for its size or for its first bytes), a success must have every
+ * input with bytes, and no more than one byte past the bound is ever read.
  */
 #include "img_error.h"
 #include "multipart.h"
+#include "upload.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BOUNDARY "bNd"
 #define BYTEWISE_MAX 4096
@@ -128,6 +139,114 @@ static void s_content_type(const uint8_t *data, size_t size)
     }
 }
 
+/* ---- upload_receive from memory ---- */
+
+#define UPLOAD_BOUND 1024
+
+static const op_def_t s_op = {
+    .name = "fuzz",
+    .n_inputs = 2,
+    .inputs = {{.name = "file", .alias = "image"}, {.name = "image1", .alias = NULL}},
+};
+
+typedef struct {
+    const char *data;
+    size_t len, pos, piece;
+} mem_body_t;
+
+static int s_read(void *ctx, char *buf, size_t len)
+{
+    mem_body_t *m = ctx;
+    size_t n = m->len - m->pos;
+    n = n < len ? n : len;
+    n = n < m->piece ? n : m->piece;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return (int)n;
+}
+
+static char s_folder[64];
+
+static void s_empty_dir(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/in_file", s_folder);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/in_image1", s_folder);
+    unlink(path);
+}
+
+static void s_remove_dir(void)
+{
+    s_empty_dir();
+    rmdir(s_folder);
+}
+
+/* A job folder of our own, made once, removed at exit. */
+static const char *s_dir(void)
+{
+    if (!s_folder[0]) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(s_folder, sizeof s_folder, "%.40s/fuzz-upload-XXXXXX", tmp ? tmp : "/tmp");
+        if (!mkdtemp(s_folder))
+            __builtin_trap();
+        atexit(s_remove_dir);
+    }
+    return s_folder;
+}
+
+typedef struct {
+    int rc;
+    img_errcode_t code;
+    char *fields;
+    long long bytes[OP_MAX_INPUTS];
+} received_t;
+
+static received_t s_receive(const char *body, size_t len, size_t piece)
+{
+    mem_body_t m = {.data = body, .len = len, .piece = piece ? piece : 1};
+    upload_body_t b = {.read = s_read,
+                       .ctx = &m,
+                       .content_type = "multipart/form-data; boundary=" BOUNDARY,
+                       .content_length = -1};
+    upload_t u;
+    img_error_clear();
+    received_t r = {.rc = upload_receive(&b, &s_op, s_dir(), UPLOAD_BOUND, &u)};
+    r.code = img_error_code();
+    if (m.pos > UPLOAD_BOUND + 1 || u.body_bytes != (long long)m.pos)
+        __builtin_trap(); /* read past the bound, or miscounted */
+    if (r.rc == 0) {
+        for (int i = 0; i < s_op.n_inputs; i++)
+            if (!u.have[i] || u.bytes[i] <= 0)
+                __builtin_trap();
+        if (json_object_size(u.fields) > UPLOAD_MAX_FIELDS || m.pos != len)
+            __builtin_trap();
+    } else if (r.code == IMG_E_NONE) {
+        __builtin_trap();
+    }
+    r.fields = json_dumps(u.fields, JSON_SORT_KEYS | JSON_COMPACT);
+    memcpy(r.bytes, u.bytes, sizeof r.bytes);
+    upload_clear(&u);
+    s_empty_dir();
+    return r;
+}
+
+static void s_upload(const char *body, size_t len, size_t split)
+{
+    received_t a = s_receive(body, len, len ? len : 1);
+    received_t b = s_receive(body, len, split ? split : 1);
+    /* the same body in other pieces: the same outcome; only a body past the
+     * bound may be refused as too large by one reading and for what its
+     * first bytes hold by the other (the bound is checked on each read) */
+    bool too_large = a.code == IMG_E_PAYLOAD_TOO_LARGE || b.code == IMG_E_PAYLOAD_TOO_LARGE;
+    if (a.rc != b.rc || (a.code != b.code && !too_large))
+        __builtin_trap();
+    if (a.rc == 0 && (strcmp(a.fields, b.fields) != 0 || memcmp(a.bytes, b.bytes, sizeof a.bytes)))
+        __builtin_trap();
+    free(a.fields);
+    free(b.fields);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -141,5 +260,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (len <= BYTEWISE_MAX)
         s_same(whole, s_run(body, len, 0, 1));
     s_content_type(data + 2, len);
+    /* half the inputs (it writes files: slower), in pieces of 1..512 bytes */
+    if (data[0] & 0x80)
+        s_upload(body, len, 1 + split % 512);
     return 0;
 }

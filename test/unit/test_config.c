@@ -1,19 +1,17 @@
-/* config: defaults, file, environment, bad values, and the README table. */
+/* config: defaults, file, environment, bad values (IMG_E_CONFIG), the
+ * README table, comma lists and the command line both programs share. */
+#include "test_support.h"
+
 #include "cli.h"
 #include "config.h"
 #include "image_format.h"
 #include "img_error.h"
 #include "str_list.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 static char s_path[256];
 
@@ -38,6 +36,46 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_attempts, 3);
     assert_true(cfg.max_pixels == 100000000LL);
     assert_int_equal(cfg.engine_threads, 0);
+    /* the job store: SQLite in the data folder unless told */
+    assert_string_equal(cfg.db_url, "");
+}
+
+/* Every key's default is a value config_set accepts, and is what
+ * config_defaults sets. */
+static void test_defaults_valid(void **state)
+{
+    (void)state;
+    img_config_t defaults, cfg;
+    config_defaults(&defaults);
+    assert_true(config_key_count() >= 30);
+    for (size_t i = 0; i < config_key_count(); i++) {
+        const char *key, *def, *help;
+        config_key_info(i, &key, &def, &help);
+        assert_true(strlen(help) > 0);
+        memset(&cfg, 0, sizeof cfg);
+        if (config_set(&cfg, key, def) != 0)
+            fail_msg("default of %s refused: %s", key, img_error_message());
+        config_defaults(&cfg);
+        assert_int_equal(config_set(&cfg, key, def), 0);
+        assert_memory_equal(&cfg, &defaults, sizeof cfg);
+    }
+}
+
+static void test_db_url(void **state)
+{
+    (void)state;
+    img_config_t cfg;
+    setenv("IMG_DB_URL", "postgresql://img@db/img", 1);
+    assert_int_equal(config_load(&cfg, NULL), 0);
+    unsetenv("IMG_DB_URL");
+    assert_string_equal(cfg.db_url, "postgresql://img@db/img");
+    s_write("db_url = /var/lib/img/jobs.db\n");
+    assert_int_equal(config_load(&cfg, s_path), 0);
+    assert_string_equal(cfg.db_url, "/var/lib/img/jobs.db");
+    remove(s_path);
+    /* the old name is gone */
+    assert_int_equal(config_set(&cfg, "db_path", "x"), -1);
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
 }
 
 static void test_file_and_env(void **state)
@@ -58,7 +96,9 @@ static void s_expect_bad(const char *text, const char *needle)
 {
     img_config_t cfg;
     s_write(text);
+    img_error_clear();
     assert_int_equal(config_load(&cfg, s_path), -1);
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
     if (!strstr(img_error_message(), needle))
         fail_msg("'%s' not in '%s'", needle, img_error_message());
     remove(s_path);
@@ -76,6 +116,7 @@ static void test_bad_files(void **state)
     s_expect_bad("max_attempts = 99999999999999999999\n", "max_attempts");
     img_config_t cfg;
     assert_int_equal(config_load(&cfg, "/nonexistent/img.conf"), -1);
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
     assert_non_null(strstr(img_error_message(), "cannot open"));
 }
 
@@ -86,7 +127,12 @@ static void test_bad_env(void **state)
     setenv("IMG_HTTP_THREADS", "1", 1);
     assert_int_equal(config_load(&cfg, NULL), -1);
     unsetenv("IMG_HTTP_THREADS");
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
     assert_non_null(strstr(img_error_message(), "IMG_HTTP_THREADS"));
+    setenv("IMG_LOG_LEVEL", "loud", 1);
+    assert_int_equal(config_load(&cfg, NULL), -1);
+    unsetenv("IMG_LOG_LEVEL");
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
 }
 
 static void test_long_string_refused(void **state)
@@ -98,7 +144,11 @@ static void test_long_string_refused(void **state)
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     assert_int_equal(config_set(&cfg, "data_dir", big), -1);
+    assert_int_equal(img_error_code(), IMG_E_CONFIG);
     assert_string_equal(cfg.data_dir, "./data");
+    /* a configuration error is never a client's error */
+    assert_string_equal(img_error_code_name(IMG_E_CONFIG), "config");
+    assert_int_equal(img_error_code_from_name("config"), IMG_E_CONFIG);
 }
 
 /* Every key is documented in the README's configuration table. */
@@ -179,6 +229,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_defaults_valid),
+        cmocka_unit_test(test_db_url),
         cmocka_unit_test(test_file_and_env),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_env),

@@ -1,12 +1,16 @@
-/* job_id: generation and the strict validation of ids from clients. */
+/* job_id: generation and the strict validation of ids from clients; and
+ * instance names (an engine's identity on the wire). */
+#include "test_support.h"
+
+#include "img_error.h"
+#include "instance_name.h"
 #include "job_id.h"
+#include "msg.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
+#include <unistd.h>
 
 static void test_new_ids_are_valid_and_distinct(void **state)
 {
@@ -48,11 +52,38 @@ static void test_invalid_ids(void **state)
     assert_true(job_id_valid("3f2504e0-4f89-41d3-bfff-0305e82c3301"));
 }
 
+static void test_instance_names(void **state)
+{
+    (void)state;
+    char a[64], b[64], pid[32];
+    assert_int_equal(instance_name_new(a, sizeof a), 0);
+    assert_int_equal(instance_name_new(b, sizeof b), 0);
+    assert_string_not_equal(a, b); /* the random part */
+    /* <host>-<pid>-<8 hex digits> */
+    snprintf(pid, sizeof pid, "-%ld-", (long)getpid());
+    assert_non_null(strstr(a, pid));
+    const char *hex = strrchr(a, '-') + 1;
+    assert_int_equal(strlen(hex), 8);
+    assert_int_equal(strspn(hex, "0123456789abcdef"), 8);
+    /* a valid engine name for the protocol */
+    msg_t bye;
+    msg_init(&bye, MSG_BYE);
+    snprintf(bye.engine, sizeof bye.engine, "%s", a);
+    char *text = msg_encode(&bye, NULL);
+    assert_non_null(text);
+    free(text);
+    /* too small a buffer is an error, not a cut name */
+    char tiny[8];
+    assert_int_equal(instance_name_new(tiny, sizeof tiny), -1);
+    assert_int_equal(img_error_code(), IMG_E_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_ids_are_valid_and_distinct),
         cmocka_unit_test(test_invalid_ids),
+        cmocka_unit_test(test_instance_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,28 +1,35 @@
-/* test_op_params — every declared parameter of every registered operation is
- * validated strictly: bounds, types, choices, aliases, defaults, unknown names;
- * plus the config-dependent checks of resize and thumbnail. */
-#include "config.h"
-#include "img_error.h"
-#include "op.h"
-#include "op_params.h"
-#include "op_registry.h"
+/* test_op_params — parameters validated from the declarations: every
+ * parameter of every operation in the catalogue (bounds, types, choices,
+ * aliases, defaults, unknown names, sizes in pixels bounded by
+ * max_output_dim), and the kinds no catalogue operation uses yet (NUMBER,
+ * STEPS, required) through a declaration made here. */
+#include "test_support.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include "img_error.h"
+#include "op_catalog.h"
+#include "op_params.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+static img_config_t s_cfg;
 
-/* raw {key: value} validated against op; NULL expected. */
+static int s_setup(void **state)
+{
+    (void)state;
+    config_defaults(&s_cfg);
+    return 0;
+}
+
+/* raw {key: value} (value taken) validated against op: refused, with a
+ * message that mentions must_mention. */
 static void s_expect_invalid(const op_def_t *op, const char *key, json_t *value,
                              const char *must_mention)
 {
     json_t *raw = json_object();
     json_object_set_new(raw, key, value);
     img_error_clear();
-    json_t *out = op_params_validate(op, raw);
+    json_t *out = op_params_validate(op, raw, &s_cfg);
     if (out) {
         char *dump = json_dumps(raw, 0);
         fail_msg("%s accepted %s", op->name, dump);
@@ -33,36 +40,45 @@ static void s_expect_invalid(const op_def_t *op, const char *key, json_t *value,
     json_decref(raw);
 }
 
+/* The same, accepted: the validated object (caller owns). */
 static json_t *s_expect_valid(const op_def_t *op, const char *key, json_t *value)
 {
     json_t *raw = json_object();
     json_object_set_new(raw, key, value);
-    json_t *out = op_params_validate(op, raw);
+    json_t *out = op_params_validate(op, raw, &s_cfg);
     if (!out)
         fail_msg("%s refused %s: %s", op->name, key, img_error_message());
     json_decref(raw);
     return out;
 }
 
+/* The largest value allowed: a size in pixels is also bounded by the setting. */
+static int s_max(const op_param_t *p)
+{
+    return p->pixels && s_cfg.max_output_dim < p->max ? s_cfg.max_output_dim : (int)p->max;
+}
+
 static void s_check_int(const op_def_t *op, const op_param_t *p, const char *key)
 {
     char text[32], range[96];
-    snprintf(range, sizeof range, "%s must be an integer from %d to %d", key, p->min, p->max);
-    snprintf(text, sizeof text, "%d", p->min - 1);
+    int min = (int)p->min, max = s_max(p);
+    snprintf(range, sizeof range, "%s must be an integer from %d to %d", key, min, max);
+    snprintf(text, sizeof text, "%d", min - 1);
     s_expect_invalid(op, key, json_string(text), range);
-    snprintf(text, sizeof text, "%d", p->max + 1);
+    snprintf(text, sizeof text, "%d", max + 1);
     s_expect_invalid(op, key, json_string(text), range);
-    s_expect_invalid(op, key, json_integer((json_int_t)p->max + 1), range);
-    s_expect_invalid(op, key, json_integer((json_int_t)p->min - 1), range);
+    s_expect_invalid(op, key, json_integer((json_int_t)max + 1), range);
+    s_expect_invalid(op, key, json_integer((json_int_t)min - 1), range);
     static const char *const bad[] = {"abc", "1.5", "",   "100px", " 10",
                                       "10 ", "+10", "-0", "0x10",  "99999999999999999999999999",
                                       NULL};
     for (const char *const *b = bad; *b; b++)
         s_expect_invalid(op, key, json_string(*b), range);
-    s_expect_invalid(op, key, json_real(p->min), range);
+    s_expect_invalid(op, key, json_real(min), range);
     s_expect_invalid(op, key, json_true(), range);
+    s_expect_invalid(op, key, json_null(), range);
 
-    int vals[2] = {p->min, p->max};
+    int vals[2] = {min, max};
     for (int i = 0; i < 2; i++) {
         snprintf(text, sizeof text, "%d", vals[i]);
         json_t *out = s_expect_valid(op, key, json_string(text));
@@ -99,32 +115,62 @@ static void s_check_enum(const op_def_t *op, const op_param_t *p, const char *ke
 static void test_every_param_of_every_op(void **state)
 {
     (void)state;
-    size_t checked = 0;
-    assert_true(op_registry_count() >= 5);
-    for (size_t i = 0; i < op_registry_count(); i++) {
-        const op_def_t *op = op_registry_at(i);
+    size_t checked = 0, pixels = 0;
+    assert_true(op_catalog_count() >= 5);
+    for (size_t i = 0; i < op_catalog_count(); i++) {
+        const op_def_t *op = op_catalog_at(i);
         for (const op_param_t *p = op->params; p && p->name; p++, checked++) {
             const char *keys[2] = {p->name, p->alias};
+            pixels += p->pixels;
             for (int k = 0; k < 2 && keys[k]; k++) {
                 if (p->type == OP_PARAM_INT)
                     s_check_int(op, p, keys[k]);
-                else
+                else if (p->type == OP_PARAM_ENUM)
                     s_check_enum(op, p, keys[k]);
+                else
+                    fail_msg("%s.%s: a kind this test does not cover", op->name, p->name);
             }
         }
     }
-    assert_true(checked >= 12); /* resize 5, thumbnail 6, dither 1, diff 2 */
+    /* resize 5, thumbnail 6, dither 3, diff 4, info 0 */
+    assert_true(checked >= 18);
+    assert_int_equal(pixels, 5); /* resize width, height; thumbnail size, width, height */
+}
+
+/* A size in pixels is bounded by max_output_dim, whatever the declaration allows. */
+static void test_pixels_bounded_by_setting(void **state)
+{
+    (void)state;
+    s_cfg.max_output_dim = 1000;
+    const char *ops[] = {"resize", "resize", "thumbnail", "thumbnail", "thumbnail"};
+    const char *keys[] = {"width", "height", "size", "width", "height"};
+    for (int i = 0; i < 5; i++) {
+        const op_def_t *op = op_catalog_find(ops[i]);
+        char expect[64];
+        snprintf(expect, sizeof expect, "%s must be an integer from 1 to 1000", keys[i]);
+        s_expect_invalid(op, keys[i], json_string("1001"), expect);
+        json_decref(s_expect_valid(op, keys[i], json_string("1000")));
+    }
+    /* not a size in pixels: not bounded by it */
+    json_decref(s_expect_valid(op_catalog_find("diff"), "min_area", json_string("5000")));
+    /* without a configuration, the declaration's own bound */
+    json_t *raw = json_pack("{s:s}", "width", "100000");
+    json_t *out = op_params_validate(op_catalog_find("resize"), raw, NULL);
+    assert_non_null(out);
+    assert_int_equal(op_param_int(out, "width", 0), 100000);
+    json_decref(out);
+    json_decref(raw);
 }
 
 static void test_defaults_filled_and_absent_stay_absent(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < op_registry_count(); i++) {
-        const op_def_t *op = op_registry_at(i);
+    for (size_t i = 0; i < op_catalog_count(); i++) {
+        const op_def_t *op = op_catalog_at(i);
         json_t *empty = json_object();
-        json_t *out = op_params_validate(op, empty);
+        json_t *out = op_params_validate(op, empty, &s_cfg);
         assert_non_null(out);
-        json_t *from_null = op_params_validate(op, NULL);
+        json_t *from_null = op_params_validate(op, NULL, &s_cfg);
         assert_non_null(from_null);
         assert_true(json_equal(out, from_null));
         size_t expected = 0;
@@ -145,15 +191,13 @@ static void test_defaults_filled_and_absent_stay_absent(void **state)
         json_decref(from_null);
         json_decref(empty);
     }
-    const op_def_t *resize = op_registry_find("resize");
-    json_t *out = op_params_validate(resize, NULL);
+    json_t *out = op_params_validate(op_catalog_find("resize"), NULL, &s_cfg);
     assert_string_equal(op_param_str(out, "fit", ""), "inside");
     assert_string_equal(op_param_str(out, "format", ""), "same");
     assert_null(json_object_get(out, "width"));
     assert_null(json_object_get(out, "quality"));
     json_decref(out);
-    const op_def_t *thumb = op_registry_find("thumbnail");
-    out = op_params_validate(thumb, NULL);
+    out = op_params_validate(op_catalog_find("thumbnail"), NULL, &s_cfg);
     assert_int_equal(op_param_int(out, "size", 0), 128);
     assert_string_equal(op_param_str(out, "crop", ""), "centre");
     json_decref(out);
@@ -162,44 +206,45 @@ static void test_defaults_filled_and_absent_stay_absent(void **state)
 static void test_unknown_parameter_is_named(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < op_registry_count(); i++) {
-        const op_def_t *op = op_registry_at(i);
+    for (size_t i = 0; i < op_catalog_count(); i++) {
+        const op_def_t *op = op_catalog_at(i);
         s_expect_invalid(op, "foo", json_string("1"), "unknown parameter 'foo'");
         /* Names are exact. */
         s_expect_invalid(op, "Width", json_string("1"), "'Width'");
     }
-    /* One unknown among good ones is still refused. */
+    /* One unknown among good ones is still refused; the message lists the names. */
     json_t *raw = json_pack("{s:s, s:s}", "width", "10", "bogus", "1");
-    assert_null(op_params_validate(op_registry_find("resize"), raw));
+    assert_null(op_params_validate(op_catalog_find("resize"), raw, &s_cfg));
     assert_non_null(strstr(img_error_message(), "'bogus'"));
+    assert_non_null(strstr(img_error_message(), "width, height, fit, format, quality"));
     json_decref(raw);
     /* info takes none. */
-    s_expect_invalid(op_registry_find("info"), "width", json_string("1"), "takes no parameters");
+    s_expect_invalid(op_catalog_find("info"), "width", json_string("1"), "takes no parameters");
 }
 
 static void test_alias_and_duplicate(void **state)
 {
     (void)state;
     size_t aliases = 0;
-    for (size_t i = 0; i < op_registry_count(); i++) {
-        const op_def_t *op = op_registry_at(i);
+    for (size_t i = 0; i < op_catalog_count(); i++) {
+        const op_def_t *op = op_catalog_at(i);
         for (const op_param_t *p = op->params; p && p->name; p++) {
             if (!p->alias)
                 continue;
             aliases++;
             char good[32];
             if (p->type == OP_PARAM_INT)
-                snprintf(good, sizeof good, "%d", p->min);
+                snprintf(good, sizeof good, "%d", (int)p->min);
             else
                 snprintf(good, sizeof good, "%s", p->choices[0]);
             json_t *raw = json_pack("{s:s}", p->alias, good);
-            json_t *out = op_params_validate(op, raw);
+            json_t *out = op_params_validate(op, raw, &s_cfg);
             assert_non_null(out);
             assert_non_null(json_object_get(out, p->name));
             assert_null(json_object_get(out, p->alias));
             json_decref(out);
             json_object_set_new(raw, p->name, json_string(good));
-            assert_null(op_params_validate(op, raw));
+            assert_null(op_params_validate(op, raw, &s_cfg));
             assert_int_equal(img_error_code(), IMG_E_INVALID_PARAMETER);
             assert_non_null(strstr(img_error_message(), "given twice"));
             json_decref(raw);
@@ -212,97 +257,179 @@ static void test_not_an_object(void **state)
 {
     (void)state;
     json_t *arr = json_array();
-    assert_null(op_params_validate(op_registry_find("resize"), arr));
+    assert_null(op_params_validate(op_catalog_find("resize"), arr, &s_cfg));
     assert_int_equal(img_error_code(), IMG_E_INVALID_PARAMETER);
     json_decref(arr);
 }
 
-static void test_resize_check(void **state)
+/* ---- the kinds no catalogue operation uses yet ---- */
+
+static const op_param_t s_made_params[] = {
+    {.name = "ratio",
+     .type = OP_PARAM_NUMBER,
+     .min = 0.5,
+     .max = 2,
+     .has_default = true,
+     .def = 1.25,
+     .help = "A decimal number."},
+    {.name = "count",
+     .type = OP_PARAM_INT,
+     .min = 1,
+     .max = 9,
+     .required = true,
+     .help = "Needed."},
+    {.name = "steps", .type = OP_PARAM_STEPS, .min = 1, .max = 3, .help = "A pipeline."},
+    {.name = NULL},
+};
+
+static const op_def_t s_made = {
+    .name = "made",
+    .n_inputs = 1,
+    .inputs = {{.name = "file"}},
+    .params = s_made_params,
+    .result_kind = OP_RESULT_JSON,
+};
+
+/* raw as JSON text, validated against s_made. */
+static json_t *s_made_validate(const char *raw_text)
 {
-    (void)state;
-    img_config_t cfg;
-    config_defaults(&cfg);
-    cfg.max_output_dim = 1000;
-    cfg.default_width = 120;
-    cfg.default_height = 80;
-    const op_def_t *op = op_registry_find("resize");
-    image_info_t in = {.width = 400, .height = 300, .pages = 1, .bands = 3, .orientation = 1};
-
-    json_t *p = op_params_validate(op, NULL);
-    assert_int_equal(op->check(p, &in, &cfg), 0);
-    assert_int_equal(op_param_int(p, "width", 0), 120);
-    assert_int_equal(op_param_int(p, "height", 0), 80);
-    json_decref(p);
-
-    json_t *raw = json_pack("{s:s}", "width", "1001");
-    p = op_params_validate(op, raw);
-    assert_non_null(p);
-    assert_int_equal(op->check(p, &in, &cfg), -1);
-    assert_string_equal(img_error_message(), "width must be an integer from 1 to 1000");
-    json_decref(p);
+    json_t *raw = json_loads(raw_text, 0, NULL);
+    assert_non_null(raw);
+    img_error_clear();
+    json_t *out = op_params_validate(&s_made, raw, &s_cfg);
     json_decref(raw);
+    return out;
+}
 
-    /* Only width: the default box is not filled in. */
-    raw = json_pack("{s:s}", "width", "500");
-    p = op_params_validate(op, raw);
-    assert_int_equal(op->check(p, &in, &cfg), 0);
-    assert_null(json_object_get(p, "height"));
-    json_decref(p);
-    json_decref(raw);
-
-    /* The computed result is checked too: height only on a wide image. */
-    in.width = 4000;
-    in.height = 100;
-    raw = json_pack("{s:s}", "height", "50");
-    p = op_params_validate(op, raw);
-    assert_int_equal(op->check(p, &in, &cfg), -1);
+static void s_made_refused(const char *raw_text, const char *must_mention)
+{
+    json_t *out = s_made_validate(raw_text);
+    if (out)
+        fail_msg("accepted %s", raw_text);
     assert_int_equal(img_error_code(), IMG_E_INVALID_PARAMETER);
-    assert_non_null(strstr(img_error_message(), "2000x50"));
-    json_decref(p);
-    json_decref(raw);
-    raw = json_pack("{s:s, s:s, s:s}", "width", "100", "height", "100", "fit", "outside");
-    p = op_params_validate(op, raw);
-    assert_int_equal(op->check(p, &in, &cfg), -1);
-    assert_non_null(strstr(img_error_message(), "4000x100"));
-    json_decref(p);
+    if (!strstr(img_error_message(), must_mention))
+        fail_msg("%s: message '%s' does not mention '%s'", raw_text, img_error_message(),
+                 must_mention);
+}
+
+static void test_required(void **state)
+{
+    (void)state;
+    s_made_refused("{}", "count is required");
+    s_made_refused("{\"ratio\": \"1\"}", "count is required");
+    json_t *out = s_made_validate("{\"count\": \"3\"}");
+    assert_non_null(out);
+    assert_int_equal(op_param_int(out, "count", 0), 3);
+    /* the default of another parameter is filled, an absent one without a
+     * default stays absent */
+    assert_true(op_param_number(out, "ratio", 0) == 1.25);
+    assert_true(json_is_real(json_object_get(out, "ratio")));
+    assert_null(json_object_get(out, "steps"));
+    json_decref(out);
+}
+
+static void test_number(void **state)
+{
+    (void)state;
+    static const char *const good[][2] = {
+        {"\"0.5\"", "0.5"}, {"\"2\"", "2"}, {"\"1.75\"", "1.75"}, {"1", "1"},
+        {"0.5", "0.5"},     {"2.0", "2"},   {"\"01.5\"", "1.5"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char raw[96];
+        snprintf(raw, sizeof raw, "{\"count\": 1, \"ratio\": %s}", good[i][0]);
+        json_t *out = s_made_validate(raw);
+        if (!out)
+            fail_msg("refused %s: %s", raw, img_error_message());
+        assert_true(json_is_real(json_object_get(out, "ratio")));
+        assert_true(op_param_number(out, "ratio", -1) == strtod(good[i][1], NULL));
+        json_decref(out);
+    }
+    static const char *const bad[] = {
+        "\"0.49\"", "\"2.01\"", "0.25",   "3",    "\".5\"", "\"5.\"", "\"1.2.3\"", "\"1e0\"",
+        "\"-1\"",   "\"+1\"",   "\" 1\"", "\"\"", "true",   "[1]",    "\"1,5\"",   "\"nan\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char raw[96];
+        snprintf(raw, sizeof raw, "{\"count\": 1, \"ratio\": %s}", bad[i]);
+        s_made_refused(raw, "ratio must be a number from 0.5 to 2");
+    }
+    /* an integer kind takes no decimal point, even from JSON */
+    s_made_refused("{\"count\": 1.0}", "count must be an integer from 1 to 9");
+}
+
+static void test_steps(void **state)
+{
+    (void)state;
+    /* as an array, or as its JSON text (a form field) */
+    json_t *out = s_made_validate("{\"count\": 1, \"steps\": [{\"op\": \"resize\"}, {}]}");
+    assert_non_null(out);
+    json_t *steps = json_object_get(out, "steps");
+    assert_int_equal(json_array_size(steps), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "op")),
+                        "resize");
+    json_decref(out);
+    out = s_made_validate("{\"count\": 1, \"steps\": \"[{\\\"a\\\": 1}, {}, {}]\"}");
+    assert_non_null(out);
+    assert_int_equal(json_array_size(json_object_get(out, "steps")), 3);
+    json_decref(out);
+
+    static const char *const bad[] = {
+        "[]",                               /* fewer than min */
+        "[{}, {}, {}, {}]",                 /* more than max */
+        "[{}, 1]",                          /* not objects */
+        "[[]]",                             /* not objects */
+        "{}",                               /* not an array */
+        "\"[{}\"",                          /* text that is not JSON */
+        "\"{}\"",                           /* text that is not an array */
+        "\"[{\\\"a\\\":1, \\\"a\\\":2}]\"", /* duplicate keys in the text */
+        "3",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char raw[128];
+        snprintf(raw, sizeof raw, "{\"count\": 1, \"steps\": %s}", bad[i]);
+        s_made_refused(raw, "steps must be a JSON array of 1 to 3 objects");
+    }
+    /* the validated steps are a copy: the caller's raw object is not shared */
+    json_t *raw = json_loads("{\"count\": 1, \"steps\": [{}]}", 0, NULL);
+    out = op_params_validate(&s_made, raw, &s_cfg);
+    assert_non_null(out);
+    assert_ptr_not_equal(json_object_get(out, "steps"), json_object_get(raw, "steps"));
+    json_decref(out);
     json_decref(raw);
 }
 
-static void test_thumbnail_check(void **state)
+static void test_values_read_back(void **state)
 {
     (void)state;
-    img_config_t cfg;
-    config_defaults(&cfg);
-    cfg.max_output_dim = 500;
-    const op_def_t *op = op_registry_find("thumbnail");
-    image_info_t in = {.width = 400, .height = 300, .pages = 1, .bands = 3, .orientation = 1};
-    const char *names[] = {"size", "width", "height"};
-    for (int i = 0; i < 3; i++) {
-        json_t *raw = json_pack("{s:s}", names[i], "501");
-        json_t *p = op_params_validate(op, raw);
-        assert_int_equal(op->check(p, &in, &cfg), -1);
-        char expect[64];
-        snprintf(expect, sizeof expect, "%s must be an integer from 1 to 500", names[i]);
-        assert_string_equal(img_error_message(), expect);
-        json_decref(p);
-        json_object_set_new(raw, names[i], json_string("500"));
-        p = op_params_validate(op, raw);
-        assert_int_equal(op->check(p, &in, &cfg), 0);
-        json_decref(p);
-        json_decref(raw);
-    }
+    json_t *p = json_pack("{s:i, s:f, s:s}", "i", 7, "n", 2.5, "s", "x");
+    assert_int_equal(op_param_int(p, "i", -1), 7);
+    assert_int_equal(op_param_int(p, "s", -1), -1); /* wrong kind: the default */
+    assert_int_equal(op_param_int(p, "none", -1), -1);
+    assert_true(op_param_number(p, "n", 0) == 2.5);
+    assert_true(op_param_number(p, "i", 0) == 7.0);
+    assert_true(op_param_number(p, "s", -1) == -1);
+    assert_string_equal(op_param_str(p, "s", "d"), "x");
+    assert_string_equal(op_param_str(p, "i", "d"), "d");
+    assert_string_equal(op_param_str(NULL, "s", "d"), "d");
+    json_decref(p);
 }
+
+#define T(fn) cmocka_unit_test_setup(fn, s_setup)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_param_of_every_op),
-        cmocka_unit_test(test_defaults_filled_and_absent_stay_absent),
-        cmocka_unit_test(test_unknown_parameter_is_named),
-        cmocka_unit_test(test_alias_and_duplicate),
-        cmocka_unit_test(test_not_an_object),
-        cmocka_unit_test(test_resize_check),
-        cmocka_unit_test(test_thumbnail_check),
+        T(test_every_param_of_every_op),
+        T(test_pixels_bounded_by_setting),
+        T(test_defaults_filled_and_absent_stay_absent),
+        T(test_unknown_parameter_is_named),
+        T(test_alias_and_duplicate),
+        T(test_not_an_object),
+        T(test_required),
+        T(test_number),
+        T(test_steps),
+        T(test_values_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

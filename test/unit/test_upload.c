@@ -1,6 +1,10 @@
-/* upload: a real civetweb server in this process, raw HTTP requests over TCP,
- * and upload_receive() in the handler: the files it writes and the errors it
- * answers. */
+/* upload: upload_receive() fed from an in-memory body (upload_body_t, no
+ * HTTP at all: pieces of any size, read errors, the bound, when the client
+ * is told to proceed), and from a real civetweb server in this process, with
+ * raw HTTP requests over TCP (chunked bodies, lying lengths, early ends):
+ * the files it writes and the errors it answers. */
+#include "test_support.h"
+
 #include "img_error.h"
 #include "upload.h"
 
@@ -17,12 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
-
 #define BND "----TestBoundary42"
 #define MAX_BYTES 4096
 
@@ -37,7 +35,7 @@ typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int done;
-    char dir[256];
+    char dir[PATH_MAX];
     long long max_bytes;
     int rc;
     img_errcode_t code;
@@ -50,12 +48,22 @@ static seen_t s_seen = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_
 static struct mg_context *s_ctx;
 static int s_port;
 
+static int s_mg_read(void *ctx, char *buf, size_t len)
+{
+    return mg_read(ctx, buf, len);
+}
+
 static int s_handler(struct mg_connection *conn, void *cbdata)
 {
     seen_t *s = cbdata;
     upload_t u;
+    /* the request's body as the HTTP layer hands it over (h_submit.c) */
+    upload_body_t body = {.read = s_mg_read,
+                          .ctx = conn,
+                          .content_type = mg_get_header(conn, "Content-Type"),
+                          .content_length = mg_get_request_info(conn)->content_length};
     img_error_clear();
-    int rc = upload_receive(conn, &s_op, s->dir, s->max_bytes, &u);
+    int rc = upload_receive(&body, &s_op, s->dir, s->max_bytes, &u);
     img_errcode_t code = img_error_code();
     char *fields = json_dumps(u.fields, JSON_SORT_KEYS | JSON_COMPACT);
 
@@ -244,12 +252,13 @@ static int s_send(const req_t *req, const char *body, size_t len)
 
 /* ---- fixtures: a fresh job folder per test ---- */
 
+static ts_folder_t *s_folder;
+
 static int s_fresh_dir(void **state)
 {
     (void)state;
-    snprintf(s_seen.dir, sizeof s_seen.dir, "%s/upload-XXXXXX", TEST_BINARY_DIR);
-    if (!mkdtemp(s_seen.dir))
-        return -1;
+    s_folder = ts_folder_new("upload");
+    snprintf(s_seen.dir, sizeof s_seen.dir, "%s", s_folder->dir);
     s_seen.max_bytes = MAX_BYTES;
     return 0;
 }
@@ -257,17 +266,7 @@ static int s_fresh_dir(void **state)
 static int s_remove_dir(void **state)
 {
     (void)state;
-    DIR *d = opendir(s_seen.dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", s_seen.dir, e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
-    rmdir(s_seen.dir);
+    ts_folder_destroy(&s_folder);
     return 0;
 }
 
@@ -291,7 +290,7 @@ static void s_dir_list(char *out, size_t size)
 
 static void s_expect_file(const char *name, const char *data, size_t len)
 {
-    char path[512], got[8192];
+    char path[PATH_MAX + 64], got[8192];
     snprintf(path, sizeof path, "%s/%s", s_seen.dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -525,7 +524,7 @@ static void test_field_errors(void **state)
 static void test_existing_file_not_overwritten(void **state)
 {
     (void)state;
-    char path[512];
+    char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/in_file", s_seen.dir);
     FILE *f = fopen(path, "w");
     fputs("keep", f);
@@ -539,11 +538,263 @@ static void test_existing_file_not_overwritten(void **state)
     free(b.p);
 }
 
+/* ---- an in-memory body, no HTTP ---- */
+
+typedef struct {
+    const char *data;
+    size_t len, pos;
+    size_t piece;         /* at most this many bytes a read (0: all asked) */
+    long long fail_after; /* a read past this many bytes fails (-1: never) */
+    int reads, proceeds;
+    size_t read_at_proceed; /* bytes read when proceed was called */
+} mem_body_t;
+
+static int s_mem_read(void *ctx, char *buf, size_t len)
+{
+    mem_body_t *m = ctx;
+    m->reads++;
+    if (m->fail_after >= 0 && m->pos >= (size_t)m->fail_after)
+        return -1;
+    size_t n = m->len - m->pos;
+    if (n > len)
+        n = len;
+    if (m->piece && n > m->piece)
+        n = m->piece;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return (int)n;
+}
+
+static void s_mem_proceed(void *ctx)
+{
+    mem_body_t *m = ctx;
+    m->proceeds++;
+    m->read_at_proceed = m->pos;
+}
+
+/* Receives data (content type ct, declared length: -1 unknown) with pieces
+ * of at most piece bytes into the folder's job; rc, *out filled. */
+static int s_mem_receive(mem_body_t *m, const char *ct, long long length, long long max_bytes,
+                         upload_t *out)
+{
+    upload_body_t body = {.read = s_mem_read,
+                          .proceed = s_mem_proceed,
+                          .ctx = m,
+                          .content_type = ct,
+                          .content_length = length};
+    img_error_clear();
+    return upload_receive(&body, &s_op, s_folder->dir, max_bytes, out);
+}
+
+#define CT "multipart/form-data; boundary=" BND
+
+static void test_memory_any_pieces(void **state)
+{
+    (void)state;
+    buf_t b = {0};
+    s_good_body(&b);
+    const size_t pieces[] = {1, 2, 7, 100, 0};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        mem_body_t m = {.data = b.p, .len = b.len, .piece = pieces[i], .fail_after = -1};
+        upload_t u;
+        if (s_mem_receive(&m, CT, i % 2 ? -1 : (long long)b.len, MAX_BYTES, &u) != 0)
+            fail_msg("pieces of %zu: %s", pieces[i], img_error_message());
+        char *fields = json_dumps(u.fields, JSON_SORT_KEYS | JSON_COMPACT);
+        assert_string_equal(fields, "{\"fit\":\"cover\",\"width\":\"640\"}");
+        free(fields);
+        assert_true(u.have[0] && u.have[1]);
+        assert_int_equal(u.bytes[0], sizeof s_png - 1);
+        assert_int_equal(u.bytes[1], 6);
+        assert_int_equal(u.body_bytes, b.len);
+        s_expect_file("in_file", s_png, sizeof s_png - 1);
+        s_expect_file("in_image1", "second", 6);
+        /* told to proceed once, before any byte was read */
+        assert_int_equal(m.proceeds, 1);
+        assert_int_equal(m.read_at_proceed, 0);
+        upload_clear(&u);
+        upload_clear(&u); /* harmless twice */
+        char list[512];
+        s_dir_list(list, sizeof list);
+        assert_string_equal(list, "in_file in_image1");
+        s_remove_dir(state);
+        s_fresh_dir(state);
+    }
+    free(b.p);
+}
+
+/* Refusals that need no body come before the client is told to send it. */
+static void test_memory_no_proceed_before_refusals(void **state)
+{
+    (void)state;
+    buf_t b = {0};
+    s_good_body(&b);
+    struct {
+        const char *ct;
+        long long length;
+        img_errcode_t code;
+    } cases[] = {
+        {"application/json", (long long)b.len, IMG_E_UNSUPPORTED_MEDIA_TYPE},
+        {"multipart/form-data", (long long)b.len, IMG_E_BAD_REQUEST},
+        {"multipart/form-data; boundary=", (long long)b.len, IMG_E_BAD_REQUEST},
+        {CT, MAX_BYTES + 1, IMG_E_PAYLOAD_TOO_LARGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+        upload_t u;
+        assert_int_equal(s_mem_receive(&m, cases[i].ct, cases[i].length, MAX_BYTES, &u), -1);
+        assert_int_equal(img_error_code(), cases[i].code);
+        assert_int_equal(m.proceeds, 0);
+        assert_int_equal(m.pos, 0); /* nothing read */
+        assert_int_equal(u.body_bytes, 0);
+        upload_clear(&u);
+    }
+    /* without a type: an empty body is a missing file, any byte another type */
+    mem_body_t empty = {.data = "", .len = 0, .fail_after = -1};
+    upload_t u;
+    assert_int_equal(s_mem_receive(&empty, NULL, 0, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_MISSING_FILE);
+    assert_non_null(strstr(img_error_message(), "'file'"));
+    upload_clear(&u);
+    mem_body_t some = {.data = b.p, .len = b.len, .fail_after = -1};
+    assert_int_equal(s_mem_receive(&some, "", -1, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_UNSUPPORTED_MEDIA_TYPE);
+    assert_int_equal(some.proceeds, 0);
+    upload_clear(&u);
+    char list[512];
+    s_dir_list(list, sizeof list);
+    assert_string_equal(list, "");
+    free(b.p);
+}
+
+static void test_memory_read_error(void **state)
+{
+    (void)state;
+    buf_t b = {0};
+    s_good_body(&b);
+    mem_body_t m = {.data = b.p, .len = b.len, .piece = 20, .fail_after = 200};
+    upload_t u;
+    assert_int_equal(s_mem_receive(&m, CT, -1, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_BAD_REQUEST);
+    assert_non_null(strstr(img_error_message(), "could not be read"));
+    assert_int_equal(u.body_bytes, 200);
+    upload_clear(&u);
+    free(b.p);
+}
+
+/* A body of unknown length is read up to one byte past the bound, no more. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    buf_t b = {0};
+    static char big[3 * MAX_BYTES];
+    memset(big, 'x', sizeof big);
+    s_part(&b, "file", "a.png", big, sizeof big);
+    s_part(&b, "image1", "b.png", "x", 1);
+    s_close(&b);
+    mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+    upload_t u;
+    assert_int_equal(s_mem_receive(&m, CT, -1, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_PAYLOAD_TOO_LARGE);
+    assert_int_equal(u.body_bytes, MAX_BYTES + 1);
+    assert_int_equal(m.pos, MAX_BYTES + 1);
+    upload_clear(&u);
+    /* a body exactly at the bound passes */
+    s_remove_dir(state);
+    s_fresh_dir(state);
+    buf_t e = {0};
+    s_part(&e, "file", "a.png", "abc", 3);
+    s_part(&e, "image1", "b.png", "x", 1);
+    s_close(&e);
+    mem_body_t exact = {.data = e.p, .len = e.len, .fail_after = -1};
+    assert_int_equal(s_mem_receive(&exact, CT, -1, (long long)e.len, &u), 0);
+    upload_clear(&u);
+    /* no bound at all */
+    s_remove_dir(state);
+    s_fresh_dir(state);
+    mem_body_t unbounded = {.data = b.p, .len = b.len, .fail_after = -1};
+    assert_int_equal(s_mem_receive(&unbounded, CT, -1, 0, &u), 0);
+    assert_int_equal(u.bytes[0], sizeof big);
+    upload_clear(&u);
+    free(b.p);
+    free(e.p);
+}
+
+static void test_memory_text_checks(void **state)
+{
+    (void)state;
+    struct {
+        const char *name, *value;
+        img_errcode_t code;
+    } cases[] = {
+        {"caf\xc3", "1", IMG_E_BAD_REQUEST},                /* name not UTF-8 */
+        {"w", "caf\xc3", IMG_E_INVALID_PARAMETER},          /* value not UTF-8 */
+        {"caf\xc3\xa9", "caf\xc3\xa9", IMG_E_MISSING_FILE}, /* both fine: then no file */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        buf_t b = {0};
+        s_part(&b, cases[i].name, NULL, cases[i].value, strlen(cases[i].value));
+        s_close(&b);
+        mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+        upload_t u;
+        assert_int_equal(s_mem_receive(&m, CT, -1, MAX_BYTES, &u), -1);
+        assert_int_equal(img_error_code(), cases[i].code);
+        upload_clear(&u);
+        free(b.p);
+    }
+    /* a field name of 64 bytes is fine, 65 is not */
+    char name[UPLOAD_MAX_FIELD_NAME + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    buf_t b = {0};
+    s_part(&b, name, NULL, "1", 1);
+    s_close(&b);
+    mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+    upload_t u;
+    assert_int_equal(s_mem_receive(&m, CT, -1, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_INVALID_PARAMETER);
+    upload_clear(&u);
+    free(b.p);
+    name[UPLOAD_MAX_FIELD_NAME] = '\0';
+    b = (buf_t){0};
+    s_part(&b, name, NULL, "1", 1);
+    s_part(&b, "file", "a", "x", 1);
+    s_part(&b, "image1", "b", "y", 1);
+    s_close(&b);
+    m = (mem_body_t){.data = b.p, .len = b.len, .fail_after = -1};
+    assert_int_equal(s_mem_receive(&m, CT, -1, MAX_BYTES, &u), 0);
+    assert_non_null(json_object_get(u.fields, name));
+    upload_clear(&u);
+    free(b.p);
+}
+
+/* The job folder cannot take the file: an internal error, named as such. */
+static void test_memory_folder_gone(void **state)
+{
+    (void)state;
+    buf_t b = {0};
+    s_good_body(&b);
+    char gone[PATH_MAX];
+    snprintf(gone, sizeof gone, "%s/no-such-folder", s_folder->root);
+    mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+    upload_body_t body = {
+        .read = s_mem_read, .ctx = &m, .content_type = CT, .content_length = (long long)b.len};
+    upload_t u;
+    img_error_clear();
+    assert_int_equal(upload_receive(&body, &s_op, gone, MAX_BYTES, &u), -1);
+    assert_int_equal(img_error_code(), IMG_E_INTERNAL);
+    assert_non_null(strstr(img_error_message(), "cannot create an input file"));
+    upload_clear(&u);
+    free(b.p);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_fresh_dir, s_remove_dir)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_memory_any_pieces),   T(test_memory_no_proceed_before_refusals),
+        T(test_memory_read_error),   T(test_memory_bound),
+        T(test_memory_text_checks),  T(test_memory_folder_gone),
         T(test_normal_upload),       T(test_chunked_upload),
         T(test_oversized_by_length), T(test_oversized_chunked),
         T(test_missing_file),        T(test_missing_second_file),
