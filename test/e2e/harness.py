@@ -8,6 +8,10 @@ stopped, even when a test fails or Python exits early.
 Paths come from the environment CTest sets (IMG_REST_BIN, IMG_ENGINE_BIN,
 IMG_SOURCE_DIR); the defaults let `python3 -m unittest -v test_core` run
 by hand from test/e2e against /work/main/build.
+
+FakeEngine and FakeBroker stand in for one side of the img-rest <-> img-engine
+protocol (docs/protocol.md, version 2) with a real ZeroMQ socket (Debian's
+python3-zmq), so that a test can say exactly what the other side hears.
 """
 
 import atexit
@@ -25,6 +29,15 @@ import time
 import unittest
 import urllib.parse
 import uuid
+
+try:
+    import zmq
+except ImportError:  # a python3 other than Debian's: use Debian's python3-zmq
+    sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        import zmq
+    except ImportError:
+        zmq = None  # only FakeEngine and FakeBroker need it; they say so
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("IMG_SOURCE_DIR", os.path.normpath(os.path.join(HERE, "..", "..")))
@@ -184,11 +197,20 @@ class Service:
     def cleanup(self):
         """Stops everything and removes the folder; raises if a sanitizer
         (ASan/UBSan builds) reported an error in any process's log."""
+        try:
+            self.check()
+        finally:
+            self.remove()
+
+    def check(self):
+        """Stops everything; raises if a sanitizer reported an error."""
         self.stop()
         reports = self.sanitizer_reports()
-        shutil.rmtree(self.dir, ignore_errors=True)
         if reports:
             raise AssertionError("sanitizer reports:\n" + "\n\n".join(reports))
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def sanitizer_reports(self):
         found = []
@@ -270,15 +292,33 @@ class Service:
     def delete(self, path):
         return self.request("DELETE", path)
 
-    def post_job(self, op, files=None, fields=None, query=None, path=None):
+    def post_job(self, op, files=None, fields=None, query=None, path=None, headers=None):
         """POST /<op> with a hand-built multipart/form-data body.
 
-        files: {field: (filename, bytes)}; fields: {name: value}; query: {name: value}."""
+        files: {field: (filename, bytes)}; fields: {name: value}; query: {name: value};
+        headers: more request headers."""
         body, ctype = multipart(files or {}, fields or {})
         path = path or "/" + op
         if query:
             path += "?" + urllib.parse.urlencode(query)
-        return self.request("POST", path, body=body, headers={"Content-Type": ctype})
+        return self.request("POST", path, body=body, headers=dict(headers or {}, **{"Content-Type": ctype}))
+
+    def metrics(self):
+        """GET /metrics parsed: {'name{label="value"}': float}; raises on a
+        line that is not Prometheus text."""
+        code, headers, body = self.get("/metrics")
+        if code != 200 or not headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"):
+            raise AssertionError("GET /metrics answered %s (%s)" % (code, headers.get("Content-Type")))
+        return parse_metrics(body.decode())
+
+    def wait_metric(self, name, at_least, timeout=10):
+        """Polls /metrics until `name` reaches at_least; returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.metrics().get(name, 0)
+            if value >= at_least or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
 
     def wait_status(self, op, job_id, timeout=60):
         """Polls /<op>/status/<id> until complete or failed; returns the status JSON."""
@@ -305,6 +345,21 @@ class Service:
         if code != 200:
             raise AssertionError("GET /%s/%s answered %s: %r" % (op, body["id"], code, data))
         return st, data
+
+
+_METRIC_LINE = re.compile(r'([a-z_]+(?:\{[a-z_]+="[^"]*"\})?) (-?[0-9.e+]+)')
+
+
+def parse_metrics(text):
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = _METRIC_LINE.fullmatch(line)
+        if not m:
+            raise AssertionError("not Prometheus text: %r" % line)
+        values[m.group(1)] = float(m.group(2))
+    return values
 
 
 def multipart(files, fields):
@@ -387,13 +442,31 @@ class ServiceTestCase(unittest.TestCase):
             if any(p.poll() is None for p in self.svc.engines):
                 self.svc.wait_ready()
 
+    def service(self, **kwargs):
+        """A Service of this test alone (Service's arguments): stopped and
+        checked for sanitizer reports in the test's clean-up, its folder
+        removed after its logs' tails are printed if the test failed."""
+        svc = Service(**kwargs)
+        self._own_services.append(svc)
+        self.addCleanup(svc.check)
+        return svc
+
     def run(self, result=None):
+        self._own_services = []
         before = len(result.failures) + len(result.errors) if result else 0
-        out = super().run(result)
-        svc = getattr(self, "svc", None)
-        if svc and result and len(result.failures) + len(result.errors) > before:
-            svc.print_logs()
-        return out
+        try:
+            out = super().run(result)
+            if result and len(result.failures) + len(result.errors) > before:
+                svc = getattr(self, "svc", None)
+                for s in [svc] if svc and svc not in self._own_services else []:
+                    s.print_logs()
+                for s in self._own_services:
+                    s.print_logs()
+            return out
+        finally:
+            for s in self._own_services:
+                s.stop()
+                s.remove()
 
     # -- shared assertions --
 
@@ -409,3 +482,251 @@ class ServiceTestCase(unittest.TestCase):
         self.assertIsInstance(msg, str, what)
         self.assertTrue(msg.strip(), "%s: empty message" % what)
         return body["error"]
+
+
+# -- the img-rest <-> img-engine protocol (docs/protocol.md) --------------------
+
+PROTOCOL_VERSION = 2
+ENGINE_MESSAGES = ("ready", "heartbeat", "started", "progress", "done", "release", "bye")
+BROKER_MESSAGES = ("job", "ping", "cancel")
+
+
+def _need_zmq():
+    if zmq is None:
+        raise unittest.SkipTest("python3-zmq is not installed (Debian's python3-zmq)")
+
+
+def encode_message(kind, version=PROTOCOL_VERSION, **fields):
+    """One protocol frame: {"v": version, "type": kind, ...fields} as JSON.
+    version=None leaves "v" out."""
+    msg = {} if version is None else {"v": version}
+    msg["type"] = kind
+    msg.update(fields)
+    return json.dumps(msg).encode()
+
+
+def decode_message(frame):
+    """A frame received from img-rest or img-engine: a JSON object of this
+    protocol's version with a known type, or AssertionError."""
+    msg = json.loads(frame)
+    if not isinstance(msg, dict):
+        raise AssertionError("not a JSON object: %r" % frame[:200])
+    if msg.get("v") != PROTOCOL_VERSION:
+        raise AssertionError("protocol version %r, expected %d: %r"
+                             % (msg.get("v"), PROTOCOL_VERSION, frame[:200]))
+    if msg.get("type") not in ENGINE_MESSAGES + BROKER_MESSAGES:
+        raise AssertionError("unknown message type: %r" % frame[:200])
+    return msg
+
+
+class FakeEngine:
+    """A ZeroMQ DEALER that speaks to img-rest's dispatcher as an img-engine
+    would, one message at a time, as the test says.
+
+    held: the jobs it holds ({id: dispatch}): a `job` received adds one,
+    done/release remove it; heartbeats name them (renewing their leases).
+    With heartbeat_ms, a heartbeat goes out every heartbeat_ms while the
+    test waits in recv()/expect()/idle() (none after silence()), with
+    `free` = self.free (0 unless set): so the first heartbeat, which
+    img-rest takes as the engine's count of idle threads, comes before any
+    `ready`, and credit is then exactly what ready() gives. Without
+    heartbeat_ms, nothing is sent unless asked."""
+
+    def __init__(self, endpoint, name=None, heartbeat_ms=None):
+        _need_zmq()
+        self.name = name or "fake-engine-" + uuid.uuid4().hex[:8]
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.IDENTITY, self.name.encode())
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.held = {}
+        self.free = 0
+        self.inbox = []  # messages received and not yet taken by recv()
+        self.heard = []  # every message received, in order
+        self.heartbeat_s = heartbeat_ms / 1000.0 if heartbeat_ms else None
+        self._next_beat = 0.0
+        if self.heartbeat_s:
+            self._beat()
+
+    # -- sending --
+
+    def send_raw(self, *frames):
+        self.sock.send_multipart(list(frames))
+
+    def send(self, kind, version=PROTOCOL_VERSION, **fields):
+        self.send_raw(encode_message(kind, version, **fields))
+
+    def ready(self, credit=1):
+        self.send("ready", engine=self.name, credit=credit)
+
+    def heartbeat(self, free=None, held=None):
+        self.send("heartbeat", engine=self.name, free=self.free if free is None else free,
+                  held=list(self.held if held is None else held))
+
+    def started(self, job_id, dispatch):
+        self.send("started", id=job_id, dispatch=dispatch)
+
+    def progress(self, job_id, dispatch, percent):
+        self.send("progress", id=job_id, dispatch=dispatch, percent=percent)
+
+    def done(self, job_id, dispatch, result=None, error=None):
+        """complete with `result`, or failed with `error` ({code, message})."""
+        if (result is None) == (error is None):
+            raise ValueError("done: give result or error")
+        fields = {"status": "complete", "result": result} if result is not None else \
+            {"status": "failed", "error": error}
+        self.held.pop(job_id, None)
+        self.send("done", id=job_id, dispatch=dispatch, **fields)
+
+    def release(self, job_id, dispatch):
+        self.held.pop(job_id, None)
+        self.send("release", id=job_id, dispatch=dispatch)
+
+    def bye(self):
+        self.send("bye", engine=self.name)
+
+    def silence(self):
+        """No more automatic heartbeats: to img-rest, this engine is gone."""
+        self.heartbeat_s = None
+
+    # -- receiving --
+
+    def _beat(self):
+        self.heartbeat()
+        self._next_beat = time.monotonic() + self.heartbeat_s
+
+    def _pump(self, until):
+        """Reads what arrives until the monotonic time `until` or the first
+        message; heartbeats when due. True if a message was read."""
+        while True:
+            now = time.monotonic()
+            if self.heartbeat_s and now >= self._next_beat:
+                self._beat()
+            wait = until - now
+            if self.heartbeat_s:
+                wait = min(wait, self._next_beat - now)
+            if self.sock.poll(max(0, int(wait * 1000))):
+                msg = decode_message(self.sock.recv())
+                if msg["type"] == "job":
+                    self.held[msg["id"]] = msg["dispatch"]
+                self.heard.append(msg)
+                self.inbox.append(msg)
+                return True
+            if time.monotonic() >= until:
+                return False
+
+    def recv(self, kind="job", timeout=5.0):
+        """The next message of type `kind` (others stay in inbox), or None
+        after timeout seconds."""
+        until = time.monotonic() + timeout
+        while True:
+            for i, msg in enumerate(self.inbox):
+                if msg["type"] == kind:
+                    return self.inbox.pop(i)
+            if not self._pump(until):
+                return None
+
+    def expect(self, kind="job", timeout=10.0):
+        msg = self.recv(kind, timeout)
+        if msg is None:
+            raise AssertionError("%s: no '%s' message from img-rest within %ss (heard: %r)"
+                                 % (self.name, kind, timeout, [m["type"] for m in self.heard]))
+        return msg
+
+    def idle(self, seconds):
+        """Waits, reading and heartbeating as the engine would."""
+        until = time.monotonic() + seconds
+        while self._pump(until):
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+class FakeBroker:
+    """A ZeroMQ ROUTER that img-engine connects to in place of img-rest.
+
+    It learns the engine's identity from the first message it hears. While
+    a test waits in recv()/expect()/idle() it pings the engine every
+    ping_ms, as img-rest does, so that the engine stays connected."""
+
+    def __init__(self, endpoint=None, ping_ms=100):
+        _need_zmq()
+        self.endpoint = endpoint or "tcp://127.0.0.1:%d" % free_port()
+        self.sock = zmq.Context.instance().socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # as img-rest's broker
+        self.sock.bind(self.endpoint)
+        self.ping_s = ping_ms / 1000.0
+        self.engine = None  # the identity of the engine last heard
+        self.heard = []
+        self.last_heard = None  # monotonic time of the last message
+        self._next_ping = 0.0
+
+    # -- sending --
+
+    def send_raw(self, *frames):
+        if self.engine is None:
+            raise AssertionError("no engine has said anything yet")
+        self.sock.send_multipart([self.engine] + list(frames))
+
+    def send(self, kind, version=PROTOCOL_VERSION, **fields):
+        self.send_raw(encode_message(kind, version, **fields))
+
+    def job(self, job_id, operation, params, dispatch=1, timeout_ms=10000, request_id=None):
+        fields = dict(id=job_id, operation=operation, params=params, dispatch=dispatch,
+                      timeout_ms=timeout_ms)
+        if request_id is not None:
+            fields["request_id"] = request_id
+        self.send("job", **fields)
+
+    def ping(self):
+        self.send("ping")
+
+    def cancel(self, job_id):
+        self.send("cancel", id=job_id)
+
+    # -- receiving --
+
+    def _pump(self, until):
+        while True:
+            now = time.monotonic()
+            if self.engine is not None and now >= self._next_ping:
+                self.ping()
+                self._next_ping = now + self.ping_s
+            wait = min(until, self._next_ping) - now if self.engine is not None else until - now
+            if self.sock.poll(max(0, int(wait * 1000))):
+                frames = self.sock.recv_multipart()
+                self.engine = frames[0]
+                self.last_heard = time.monotonic()
+                if len(frames) != 2:
+                    raise AssertionError("img-engine sent %d frames" % (len(frames) - 1))
+                msg = decode_message(frames[1])
+                self.heard.append(msg)
+                return msg
+            if time.monotonic() >= until:
+                return None
+
+    def recv(self, kind=None, timeout=10.0):
+        """The next message (of type `kind`) from the engine, or None."""
+        until = time.monotonic() + timeout
+        while True:
+            msg = self._pump(until)
+            if msg is None or kind is None or msg["type"] == kind:
+                return msg
+
+    def expect(self, kind=None, timeout=10.0):
+        msg = self.recv(kind, timeout)
+        if msg is None:
+            raise AssertionError("no '%s' message from img-engine within %ss (heard: %r)"
+                                 % (kind, timeout, [m["type"] for m in self.heard[-20:]]))
+        return msg
+
+    def idle(self, seconds):
+        """Reads and pings for `seconds`."""
+        until = time.monotonic() + seconds
+        while self._pump(until) is not None:
+            pass
+
+    def close(self):
+        self.sock.close()

@@ -277,9 +277,11 @@ class InfoTest(ServiceTestCase):
         self.assertEqual(info["orientation"], 6)
         self.assertEqual({info["width"], info["height"]}, {640, 428})
 
-    def test_unknown_parameter(self):
+    def test_takes_no_parameter(self):
+        # (an unknown parameter of resize, in a field or the query: test_core.ErrorTest)
         resp = self.svc.post_job("info", files={"file": ("a.jpg", read_file(ROTATED_JPEG))}, fields={"width": "5"})
-        self.assertError(resp, 400, "invalid_parameter")
+        err = self.assertError(resp, 400, "invalid_parameter")
+        self.assertIn("width", err["message"])
 
 
 class FormatTest(ServiceTestCase):

@@ -5,20 +5,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 import uuid
 
-try:
-    import zmq
-except ImportError:  # a python3 other than Debian's: use Debian's python3-zmq
-    import sys
-    sys.path.append("/usr/lib/python3/dist-packages")
-    import zmq
-
-from harness import (ENGINE_BIN, JPEG_PHOTO, REST_BIN, Service, ServiceTestCase, _child_env,
-                     free_port, read_file)
+from harness import (ENGINE_BIN, JPEG_PHOTO, REST_BIN, FakeBroker, FakeEngine, Service,
+                     ServiceTestCase, _child_env, encode_message, read_file)
 
 KEYS = ("key-one-0123456789", "key-two-abcdefghij")
 
@@ -100,39 +92,53 @@ class RateLimit(ServiceTestCase):
 # -- ZeroMQ --------------------------------------------------------------------
 
 def garbage_frames(max_bytes):
-    """Malformed messages: (description, list of frames)."""
+    """Malformed messages: (description, list of frames, whether img-rest's
+    dispatcher counts it as dropped when an engine sends it). Not counted:
+    the well-formed messages about jobs nobody holds (handled, and ignored),
+    and the oversized frame (libzmq closes the connection before the
+    dispatcher sees it)."""
     good_id = str(uuid.uuid4())
+    msg = encode_message
     return [
-        ("empty frame", [b""]),
-        ("binary", [b"\xff\xfe\x00\x01" * 10]),
-        ("not json", [b"{"]),
-        ("json array", [b"[1, 2, 3]"]),
-        ("json string", [b'"ready"']),
-        ("no version", [json.dumps({"type": "ready", "worker": "x", "credit": 1}).encode()]),
-        ("wrong version", [json.dumps({"v": 2, "type": "ready", "worker": "x", "credit": 1}).encode()]),
-        ("unknown type", [json.dumps({"v": 1, "type": "explode"}).encode()]),
-        ("type not a string", [json.dumps({"v": 1, "type": 7}).encode()]),
-        ("credit out of range", [json.dumps({"v": 1, "type": "ready", "worker": "x",
-                                             "credit": 10 ** 9}).encode()]),
-        ("worker with control bytes", [json.dumps({"v": 1, "type": "ready",
-                                                   "worker": "a\nb", "credit": 1}).encode()]),
-        ("done for an unknown job", [json.dumps({"v": 1, "type": "done", "id": good_id,
-                                                 "attempt": 1, "status": "complete",
-                                                 "result": {"width": 1}}).encode()]),
-        ("done with a bad id", [json.dumps({"v": 1, "type": "done", "id": "../../etc/passwd",
-                                            "attempt": 1, "status": "failed",
-                                            "error": {"code": "x", "message": "y"}}).encode()]),
-        ("heartbeat with bad held", [json.dumps({"v": 1, "type": "heartbeat", "worker": "x",
-                                                 "free": 1, "held": ["nope", 3, None]}).encode()]),
-        ("heartbeat with huge held", [json.dumps({"v": 1, "type": "heartbeat", "worker": "x",
-                                                  "free": 1, "held": [good_id] * 5000}).encode()]),
-        ("deep nesting", [b'{"v": 1, "type": "done", "result": ' + b"[" * 5000 + b"]" * 5000 + b"}"]),
-        ("oversized frame", [b'{"v": 1, "type": "ready", "worker": "' + b"x" * (max_bytes * 3)
-                             + b'", "credit": 1}']),
-        ("multi-frame", [b'{"v": 1, "type": "ready", "worker": "x", "credit": 1}', b"second"]),
-        ("many frames", [b"x"] * 50),
-        ("nul inside", [b'{"v": 1, "type": "bye", "worker": "a\x00b"}']),
+        ("empty frame", [b""], True),
+        ("binary", [b"\xff\xfe\x00\x01" * 10], True),
+        ("not json", [b"{"], True),
+        ("json array", [b"[1, 2, 3]"], True),
+        ("json string", [b'"ready"'], True),
+        ("no version", [msg("ready", None, engine="x", credit=1)], True),
+        ("version 1", [msg("ready", 1, worker="x", credit=1)], True),
+        ("version 3", [msg("ready", 3, engine="x", credit=1)], True),
+        ("version as a string", [msg("ready", "2", engine="x", credit=1)], True),
+        ("unknown type", [msg("explode")], True),
+        ("type not a string", [json.dumps({"v": 2, "type": 7}).encode()], True),
+        ("credit out of range", [msg("ready", engine="x", credit=10 ** 9)], True),
+        ("credit 0", [msg("ready", engine="x", credit=0)], True),
+        ("engine with control bytes", [msg("ready", engine="a\nb", credit=1)], True),
+        ("a message only img-rest sends", [msg("ping")], True),
+        ("old field name", [msg("started", id=good_id, attempt=1)], True),
+        ("done for an unknown job", [msg("done", id=good_id, dispatch=1, status="complete",
+                                         result={"width": 1})], False),
+        ("done with a bad id", [msg("done", id="../../etc/passwd", dispatch=1, status="failed",
+                                    error={"code": "x", "message": "y"})], True),
+        ("done complete with an error", [msg("done", id=good_id, dispatch=1, status="complete",
+                                             error={"code": "x", "message": "y"})], True),
+        ("heartbeat with bad held", [msg("heartbeat", engine="x", free=1,
+                                         held=["nope", 3, None])], True),
+        ("heartbeat holding too many", [msg("heartbeat", engine="x", free=1,
+                                            held=[good_id] * 1025)], True),
+        ("progress out of range", [msg("progress", id=good_id, dispatch=1, percent=101)], True),
+        ("progress for an unknown job", [msg("progress", id=good_id, dispatch=1, percent=5)], False),
+        ("deep nesting", [b'{"v": 2, "type": "done", "result": ' + b"[" * 5000 + b"]" * 5000 + b"}"],
+         True),
+        ("oversized frame", [b'{"v": 2, "type": "ready", "engine": "' + b"x" * (max_bytes * 3)
+                             + b'", "credit": 1}'], False),
+        ("multi-frame", [msg("ready", engine="x", credit=1), b"second"], True),
+        ("many frames", [b"x"] * 50, True),
+        ("nul inside", [b'{"v": 2, "type": "bye", "engine": "a\x00b"}'], True),
     ]
+
+
+DROPPED = 'img_dispatch_total{event="message_dropped"}'
 
 
 class BrokerGarbage(ServiceTestCase):
@@ -141,29 +147,25 @@ class BrokerGarbage(ServiceTestCase):
     CONFIG = {"max_message_bytes": 65536}
 
     def test_garbage_then_service_still_works(self):
-        ctx = zmq.Context.instance()
-        for i, (what, frames) in enumerate(garbage_frames(65536)):
-            sock = ctx.socket(zmq.DEALER)
-            sock.setsockopt(zmq.IDENTITY, ("evil-%d" % i).encode())
-            sock.setsockopt(zmq.LINGER, 500)
-            sock.connect(self.svc.broker)
-            sock.send_multipart(frames)
+        before = self.svc.metrics()[DROPPED]
+        garbage = garbage_frames(65536)
+        senders = []
+        for i, (what, frames, _) in enumerate(garbage):
+            senders.append(FakeEngine(self.svc.broker, name="evil-%d" % i))
+            self.addCleanup(senders[-1].close)
+            senders[-1].send_raw(*frames)
             time.sleep(0.05)
             self.assertIsNone(self.svc.rest.poll(), "img-rest died after: %s" % what)
-            sock.close()
+        dropped = before + sum(counted for _, _, counted in garbage)
+        self.assertEqual(self.svc.wait_metric(DROPPED, dropped), dropped)
         # Several senders at once, in a burst.
-        socks = []
-        for i in range(5):
-            s = ctx.socket(zmq.DEALER)
-            s.setsockopt(zmq.LINGER, 500)
-            s.connect(self.svc.broker)
-            socks.append(s)
-        for _ in range(20):
-            for s in socks:
-                s.send_multipart(garbage_frames(65536)[_ % 10][1])
-        time.sleep(0.5)
-        for s in socks:
-            s.close()
+        burst = [FakeEngine(self.svc.broker) for _ in range(5)]
+        for e in burst:
+            self.addCleanup(e.close)
+        for k in range(20):
+            for e in burst:
+                e.send_raw(*garbage[k % 10][1])
+        self.assertEqual(self.svc.wait_metric(DROPPED, dropped + 100), dropped + 100)
         self.assertIsNone(self.svc.rest.poll())
         self.assertEqual(self.svc.get("/health")[0], 200)
         self.assertEqual(self.svc.get("/ready")[0], 200)
@@ -174,142 +176,95 @@ class BrokerGarbage(ServiceTestCase):
             self.assertIsNone(p.poll(), p.log_path)
 
 
-class EngineGarbage(unittest.TestCase):
-    """Malformed messages straight to an img-engine connected to our ROUTER."""
+class EngineGarbage(ServiceTestCase):
+    """Malformed messages straight to an img-engine connected to a fake
+    broker (harness.FakeBroker) instead of img-rest."""
+
+    ENGINES = 0
+
+    @classmethod
+    def setUpClass(cls):
+        pass  # no img-rest: one engine per test, set up below
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="img-sec-")
-        self.data_dir = os.path.join(self.dir, "data")
-        os.makedirs(os.path.join(self.data_dir, "jobs"))
-        port = free_port()
-        self.ctx = zmq.Context.instance()
-        self.router = self.ctx.socket(zmq.ROUTER)
-        self.router.setsockopt(zmq.LINGER, 0)
-        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # as img-rest's broker
-        self.router.bind("tcp://127.0.0.1:%d" % port)
-        conf = os.path.join(self.dir, "img.conf")
-        with open(conf, "w") as f:
-            f.write("data_dir = %s\nbroker_connect = tcp://127.0.0.1:%d\nengine_threads = 2\n"
-                    "heartbeat_ms = 200\nmax_message_bytes = 65536\nlog_level = debug\n"
-                    % (self.data_dir, port))
-        self.log_path = os.path.join(self.dir, "engine.log")
-        with open(self.log_path, "wb") as log:
-            self.engine = subprocess.Popen([ENGINE_BIN, "-c", conf], stdin=subprocess.DEVNULL,
-                                           stdout=log, stderr=subprocess.STDOUT,
-                                           env=_child_env(), start_new_session=True)
+        self.svc = self.service(engines=0, start=False,
+                                config={"engine_threads": 2, "heartbeat_ms": 200,
+                                        "max_message_bytes": 65536})
+        os.makedirs(os.path.join(self.svc.data_dir, "jobs"))
+        self.broker = FakeBroker(self.svc.broker)
+        self.addCleanup(self.broker.close)
+        self.svc.start_engine(wait=False)
 
-    def tearDown(self):
-        if self.engine.poll() is None:
-            self.engine.terminate()
-            try:
-                self.engine.wait(10)
-            except subprocess.TimeoutExpired:
-                self.engine.kill()
-                self.engine.wait()
-        self.router.close()
-        text = read_file(self.log_path).decode("utf-8", "replace")
-        shutil.rmtree(self.dir, ignore_errors=True)
-        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
-            self.assertNotIn(marker, text)
+    def job_folder(self, job_id, input_path=None):
+        folder = os.path.join(self.svc.data_dir, "jobs", job_id)
+        os.mkdir(folder)
+        if input_path:
+            shutil.copy(input_path, os.path.join(folder, "in_file"))
+        return folder
 
-    def recv(self, want_type=None, timeout=10.0):
-        """(identity, message) of the next message (of want_type); pings the
-        engine meanwhile, as img-rest does, so that it stays connected."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if getattr(self, "ident", None):
-                self.send(self.ident, {"v": 1, "type": "ping"})
-            if self.router.poll(100):
-                ident, payload = self.router.recv_multipart()[:2]
-                self.ident = ident
-                msg = json.loads(payload)
-                if want_type is None or msg.get("type") == want_type:
-                    return ident, msg
-        self.fail("no %s message from img-engine within %ss; log:\n%s"
-                  % (want_type, timeout, read_file(self.log_path).decode()[-3000:]))
-
-    def send(self, ident, obj_or_frames):
-        frames = obj_or_frames if isinstance(obj_or_frames, list) else [json.dumps(obj_or_frames).encode()]
-        self.router.send_multipart([ident] + frames)
+    def expect_done(self, job_id):
+        done = self.broker.expect("done")
+        self.assertEqual(done["id"], job_id)
+        return done
 
     def test_garbage_and_bad_jobs_then_a_real_job(self):
-        ident, ready = self.recv("ready")
-        self.assertEqual(ready["v"], 1)
-        for what, frames in garbage_frames(65536):
-            self.send(ident, frames)
+        broker = self.broker
+        ready = broker.expect("ready")
+        self.assertEqual((ready["v"], ready["credit"]), (2, 2))
+        for what, frames, _ in garbage_frames(65536):
+            broker.send_raw(*frames)
         # The oversized frames make libzmq drop the connection (max message
         # size): the engine notices the silence and reconnects. Keep pinging
         # until it has been heard from again for a while.
-        end = time.monotonic() + 3.0
-        last_heard = 0.0
-        while time.monotonic() < end:
-            self.send(ident, {"v": 1, "type": "ping"})
-            while self.router.poll(50):
-                ident = self.ident = self.router.recv_multipart()[0]
-                last_heard = time.monotonic()
-        self.assertGreater(last_heard, end - 1.0, "img-engine went silent")
+        broker.idle(3.0)
+        self.assertGreater(broker.last_heard, time.monotonic() - 1.0, "img-engine went silent")
         job_id = str(uuid.uuid4())
+        job = dict(id=job_id, operation="resize", params={}, dispatch=1, timeout_ms=1000)
         bad_jobs = [
-            {"v": 1, "type": "job", "id": "../../etc/passwd", "operation": "resize",
-             "params": {}, "attempt": 1, "timeout_ms": 1000},
-            {"v": 1, "type": "job", "id": job_id.upper(), "operation": "resize",
-             "params": {}, "attempt": 1, "timeout_ms": 1000},
-            {"v": 1, "type": "job", "id": job_id, "operation": "../resize",
-             "params": {}, "attempt": 1, "timeout_ms": 1000},
-            {"v": 1, "type": "job", "id": job_id, "operation": "resize",
-             "params": [], "attempt": 1, "timeout_ms": 1000},
-            {"v": 1, "type": "job", "id": job_id, "operation": "resize",
-             "params": {}, "attempt": 0, "timeout_ms": 1000},
-            {"v": 1, "type": "job", "id": job_id, "operation": "resize",
-             "params": {}, "attempt": 1, "timeout_ms": -5},
-            {"v": 1, "type": "job", "id": job_id, "operation": "resize"},
-            {"v": 1, "type": "cancel", "id": "nope"},
+            dict(job, id="../../etc/passwd"),
+            dict(job, id=job_id.upper()),
+            dict(job, operation="../resize"),
+            dict(job, params=[]),
+            dict(job, dispatch=0),
+            dict(job, timeout_ms=-5),
+            dict(job, request_id="a b"),
+            dict(job, request_id="x" * 200),
+            {k: v for k, v in job.items() if k != "dispatch"},
+            dict({k: v for k, v in job.items() if k != "dispatch"}, attempt=1),  # version 1's name
+            {"id": job_id, "operation": "resize"},
         ]
-        for msg in bad_jobs:
-            self.send(ident, msg)
-        end = time.monotonic() + 0.5
-        while time.monotonic() < end:
-            self.send(ident, {"v": 1, "type": "ping"})
-            while self.router.poll(50):
-                self.router.recv_multipart()
-        self.assertIsNone(self.engine.poll(), "img-engine died")
+        for fields in bad_jobs:
+            broker.send("job", **fields)
+        broker.send("job", version=1, id=job_id, operation="resize", params={}, attempt=1,
+                    timeout_ms=1000)
+        broker.send("cancel", id="nope")
+        broker.idle(0.5)
+        self.assertNotIn("started", [m["type"] for m in broker.heard], "a bad job was started")
+        self.assertIsNone(self.svc.engines[0].poll(), "img-engine died")
         # Well-formed jobs the engine must answer with a failure, not a crash.
         missing = str(uuid.uuid4())
-        self.send(ident, {"v": 1, "type": "job", "id": missing, "operation": "resize",
-                          "params": {"width": 10}, "attempt": 1, "timeout_ms": 5000})
-        _, done = self.recv("done")
-        self.assertEqual(done["id"], missing)
-        self.assertEqual(done["status"], "failed")
+        broker.job(missing, "resize", {"width": 10}, timeout_ms=5000)
+        done = self.expect_done(missing)
+        self.assertEqual((done["dispatch"], done["status"]), (1, "failed"))
         self.assertTrue(done["error"]["message"])
         unknown_op = str(uuid.uuid4())
-        os.mkdir(os.path.join(self.data_dir, "jobs", unknown_op))
-        self.send(ident, {"v": 1, "type": "job", "id": unknown_op, "operation": "explode",
-                          "params": {}, "attempt": 1, "timeout_ms": 5000})
-        _, done = self.recv("done")
-        self.assertEqual((done["id"], done["status"]), (unknown_op, "failed"))
+        self.job_folder(unknown_op)
+        broker.job(unknown_op, "explode", {}, timeout_ms=5000)
+        self.assertEqual(self.expect_done(unknown_op)["status"], "failed")
         bad_params = str(uuid.uuid4())
-        folder = os.path.join(self.data_dir, "jobs", bad_params)
-        os.mkdir(folder)
-        shutil.copy(JPEG_PHOTO, os.path.join(folder, "in_file"))
-        self.send(ident, {"v": 1, "type": "job", "id": bad_params, "operation": "resize",
-                          "params": {"width": "a lot", "evil": True}, "attempt": 1,
-                          "timeout_ms": 5000})
-        _, done = self.recv("done")
-        self.assertEqual((done["id"], done["status"]), (bad_params, "failed"))
-        # A valid job gets a proper done.
+        self.job_folder(bad_params, JPEG_PHOTO)
+        broker.job(bad_params, "resize", {"width": "a lot", "evil": True}, timeout_ms=5000)
+        self.assertEqual(self.expect_done(bad_params)["status"], "failed")
+        # A valid job (with a request id, which is optional) gets a proper done.
         good = str(uuid.uuid4())
-        folder = os.path.join(self.data_dir, "jobs", good)
-        os.mkdir(folder)
-        shutil.copy(JPEG_PHOTO, os.path.join(folder, "in_file"))
-        self.send(ident, {"v": 1, "type": "job", "id": good, "operation": "resize",
-                          "params": {"width": 64, "fit": "inside", "format": "png"},
-                          "attempt": 1, "timeout_ms": 10000})
-        _, done = self.recv("done")
-        self.assertEqual(done["id"], good)
-        self.assertEqual(done["status"], "complete", done)
+        folder = self.job_folder(good, JPEG_PHOTO)
+        broker.job(good, "resize", {"width": 64, "fit": "inside", "format": "png"}, dispatch=7,
+                   request_id="e2e-" + uuid.uuid4().hex)
+        done = self.expect_done(good)
+        self.assertEqual((done["dispatch"], done["status"]), (7, "complete"), done)
         self.assertEqual(done["result"]["width"], 64)
         self.assertTrue(os.path.exists(os.path.join(folder, "result.png")))
-        self.assertIsNone(self.engine.poll())
+        self.assertIsNone(self.svc.engines[0].poll())
 
 
 # -- CURVE -----------------------------------------------------------------------
@@ -351,7 +306,6 @@ class Curve(unittest.TestCase):
     def test_unknown_engine_never_gets_a_job(self):
         other = keypair(ENGINE_BIN)["curve_client_public"]
         svc = self.service(other)
-        from harness import multipart
         status, _, body = svc.post_job("resize", files={"file": ("a.jpg", read_file(JPEG_PHOTO))},
                                        fields={"width": 20})
         self.assertEqual(status, 202, body)
