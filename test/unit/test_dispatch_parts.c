@@ -143,7 +143,7 @@ static void test_table_full(void **state)
 static void *s_notify_later(void *arg)
 {
     usleep(100 * 1000);
-    job_events_notify(arg);
+    job_events_notify(arg, "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
     return NULL;
 }
 
@@ -165,12 +165,69 @@ static void test_events_wake_and_deadline(void **state)
     assert_true(job_events_wait(ev, g, job_now_ms() + 600000) == g + 1);
     pthread_join(th, NULL);
     /* a notify that came before the wait is not missed: no wait at all */
-    job_events_notify(ev);
+    job_events_notify(ev, "3f2504e0-4f89-41d3-9a0c-0305e82c3302");
     assert_true(job_events_wait(ev, g + 1, job_now_ms() + 600000) == g + 2);
     /* a deadline already passed returns at once */
     assert_true(job_events_wait(ev, g + 2, job_now_ms() - 1000) == g + 2);
     job_events_destroy(&ev);
     assert_null(ev);
+    job_events_destroy(&ev);
+}
+
+/* The change feed: every notice in order with its kind, a reader that fell
+ * more than the ring behind is told so, and the shutdown wakes a waiter. */
+static void test_events_feed(void **state)
+{
+    (void)state;
+    job_events_t *ev = job_events_new();
+    const char *a = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    const char *b = "3f2504e0-4f89-41d3-9a0c-0305e82c3302";
+    job_event_t got[8];
+    uint64_t since = job_events_generation(ev);
+    job_events_notify(ev, a);
+    job_events_progress(ev, b, 30);
+    job_events_notify(ev, b);
+    assert_int_equal(job_events_since(ev, &since, got, 8), 3);
+    assert_string_equal(got[0].id, a);
+    assert_int_equal(got[0].kind, JOB_EVENT_CHANGED);
+    assert_string_equal(got[1].id, b);
+    assert_int_equal(got[1].kind, JOB_EVENT_PROGRESS);
+    assert_true(got[0].seq < got[1].seq && got[1].seq < got[2].seq);
+    assert_int_equal(since, got[2].seq);
+    assert_int_equal(job_events_since(ev, &since, got, 8), 0); /* nothing new */
+    /* more than the ring holds: the reader learns it lost some, and catches up */
+    for (int i = 0; i < JOB_EVENTS_RING + 5; i++)
+        job_events_notify(ev, a);
+    assert_int_equal(job_events_since(ev, &since, got, 8), -1);
+    assert_int_equal(since, job_events_generation(ev));
+    /* at most max at a time */
+    for (int i = 0; i < 10; i++)
+        job_events_notify(ev, b);
+    assert_int_equal(job_events_since(ev, &since, got, 8), 8);
+    assert_int_equal(job_events_since(ev, &since, got, 8), 2);
+    /* the shutdown wakes a waiter with nothing new, for good */
+    assert_false(job_events_shutting_down(ev));
+    job_events_shutdown(ev);
+    assert_true(job_events_shutting_down(ev));
+    uint64_t g = job_events_generation(ev);
+    assert_true(job_events_wait(ev, g, job_now_ms() + 600000) == g);
+    job_events_destroy(&ev);
+}
+
+/* Waiters and streams are bounded apart. */
+static void test_events_bounds(void **state)
+{
+    (void)state;
+    job_events_t *ev = job_events_new();
+    assert_true(job_events_enter(ev, 2));
+    assert_true(job_events_enter(ev, 2));
+    assert_false(job_events_enter(ev, 2));
+    assert_true(job_events_stream_enter(ev, 1)); /* streams have their own count */
+    assert_false(job_events_stream_enter(ev, 1));
+    job_events_leave(ev);
+    assert_true(job_events_enter(ev, 2));
+    job_events_stream_leave(ev);
+    assert_true(job_events_stream_enter(ev, 1));
     job_events_destroy(&ev);
 }
 
@@ -226,6 +283,8 @@ int main(void)
         cmocka_unit_test(test_expire_removes_silent_engines),
         cmocka_unit_test(test_table_full),
         cmocka_unit_test(test_events_wake_and_deadline),
+        cmocka_unit_test(test_events_feed),
+        cmocka_unit_test(test_events_bounds),
         cmocka_unit_test(test_progress_kept_in_memory),
         cmocka_unit_test(test_waiters_bounded),
     };

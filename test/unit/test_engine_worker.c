@@ -29,7 +29,10 @@ static void s_job(const ts_folder_t *f, msg_t *job, const char *op, const char *
 static void s_run(ts_folder_t *f, const msg_t *job, msg_t *done)
 {
     worker_env_t env = {.cfg = &f->cfg, .clock = f->clock};
-    worker_run_job(&env, job, done);
+    atomic_int progress = -1;
+    worker_run_job(&env, job, done, &progress);
+    if (done->ok) /* a job that ran reported its progress, short of 100 */
+        assert_in_range(atomic_load(&progress), 0, 99);
     assert_int_equal(done->type, MSG_DONE);
     assert_string_equal(done->id, job->id);
     assert_int_equal(done->dispatch, job->dispatch);
@@ -140,7 +143,8 @@ static void test_actor_runs_jobs(void **state)
     ts_folder_t *f = *state;
     ts_save_input(f, "file", ts_gradient(300, 200, 0), "png");
     worker_env_t env = {.cfg = &f->cfg, .clock = f->clock};
-    zactor_t *worker = worker_new(&env);
+    atomic_int progress = -1;
+    zactor_t *worker = worker_new(&env, &progress);
     assert_non_null(worker);
     for (int i = 0; i < 2; i++) {
         msg_t *job = calloc(1, sizeof *job);

@@ -21,12 +21,29 @@ static int s_setup(void **state)
     return 0;
 }
 
-/* raw {key: value} (value taken) validated against op: refused, with a
- * message that mentions must_mention. */
+/* A valid value of every required parameter of op but `except`: the rest
+ * of a request that tests one parameter. */
+static json_t *s_required(const op_def_t *op, const char *except)
+{
+    json_t *raw = json_object();
+    for (const op_param_t *p = op->params; p && p->name; p++) {
+        if (!p->required || (except && strcmp(p->name, except) == 0))
+            continue;
+        json_t *v = p->type == OP_PARAM_ENUM    ? json_string(p->choices[0])
+                    : p->type == OP_PARAM_STEPS ? json_pack("[{s:s}]", "op", "flip")
+                    : p->type == OP_PARAM_INT   ? json_integer((json_int_t)p->min)
+                                                : json_real(p->min);
+        json_object_set_new(raw, p->name, v);
+    }
+    return raw;
+}
+
+/* raw {key: value} (value taken, with op's other required parameters)
+ * validated against op: refused, with a message that mentions must_mention. */
 static void s_expect_invalid(const op_def_t *op, const char *key, json_t *value,
                              const char *must_mention)
 {
-    json_t *raw = json_object();
+    json_t *raw = s_required(op, key);
     json_object_set_new(raw, key, value);
     img_error_clear();
     json_t *out = op_params_validate(op, raw, &s_cfg);
@@ -43,7 +60,7 @@ static void s_expect_invalid(const op_def_t *op, const char *key, json_t *value,
 /* The same, accepted: the validated object (caller owns). */
 static json_t *s_expect_valid(const op_def_t *op, const char *key, json_t *value)
 {
-    json_t *raw = json_object();
+    json_t *raw = s_required(op, key);
     json_object_set_new(raw, key, value);
     json_t *out = op_params_validate(op, raw, &s_cfg);
     if (!out)
@@ -112,6 +129,52 @@ static void s_check_enum(const op_def_t *op, const op_param_t *p, const char *ke
     s_expect_invalid(op, key, json_string(upper), expect);
 }
 
+static void s_check_number(const op_def_t *op, const op_param_t *p, const char *key)
+{
+    char text[64], range[128];
+    snprintf(range, sizeof range, "%s must be a number from %.15g to %.15g", key, p->min, p->max);
+    static const char *const bad[] = {"abc", "", "1e2", ".5", "5.", "1.2.3", "-1", " 1", NULL};
+    for (const char *const *b = bad; *b; b++)
+        s_expect_invalid(op, key, json_string(*b), range);
+    snprintf(text, sizeof text, "%.15g", p->max + 1);
+    s_expect_invalid(op, key, json_string(text), range);
+    s_expect_invalid(op, key, json_real(p->min / 2), range);
+    s_expect_invalid(op, key, json_true(), range);
+    /* the bounds, as text and as JSON numbers (a message's integer too) */
+    double vals[2] = {p->min, p->max};
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof text, "%.15g", vals[i]);
+        json_t *out = s_expect_valid(op, key, json_string(text));
+        assert_true(op_param_number(out, p->name, -1) == vals[i]);
+        json_decref(out);
+        out = s_expect_valid(op, key, json_real(vals[i]));
+        assert_true(op_param_number(out, p->name, -1) == vals[i]);
+        json_decref(out);
+    }
+    json_t *out = s_expect_valid(op, key, json_integer((json_int_t)p->max));
+    assert_true(json_is_real(json_object_get(out, p->name)));
+    json_decref(out);
+}
+
+/* steps: a JSON array of min..max objects, as text or as the array. */
+static void s_check_steps(const op_def_t *op, const op_param_t *p, const char *key)
+{
+    char expect[128];
+    snprintf(expect, sizeof expect, "%s must be a JSON array of %.15g to %.15g objects", key,
+             p->min, p->max);
+    static const char *const bad[] = {"", "{}", "[]", "[1]", "[{}, 2]", "not json", "{\"op\":1}",
+                                      NULL};
+    for (const char *const *b = bad; *b; b++)
+        s_expect_invalid(op, key, json_string(*b), expect);
+    json_t *too_many = json_array();
+    for (int i = 0; i <= (int)p->max; i++)
+        json_array_append_new(too_many, json_pack("{s:s}", "op", "flip"));
+    s_expect_invalid(op, key, too_many, expect);
+    json_t *out = s_expect_valid(op, key, json_string("[{\"op\":\"flip\"},{\"op\":\"blur\"}]"));
+    assert_int_equal(json_array_size(json_object_get(out, p->name)), 2);
+    json_decref(out);
+}
+
 static void test_every_param_of_every_op(void **state)
 {
     (void)state;
@@ -127,6 +190,10 @@ static void test_every_param_of_every_op(void **state)
                     s_check_int(op, p, keys[k]);
                 else if (p->type == OP_PARAM_ENUM)
                     s_check_enum(op, p, keys[k]);
+                else if (p->type == OP_PARAM_NUMBER)
+                    s_check_number(op, p, keys[k]);
+                else if (p->type == OP_PARAM_STEPS)
+                    s_check_steps(op, p, keys[k]);
                 else
                     fail_msg("%s.%s: a kind this test does not cover", op->name, p->name);
             }
@@ -167,15 +234,23 @@ static void test_defaults_filled_and_absent_stay_absent(void **state)
     (void)state;
     for (size_t i = 0; i < op_catalog_count(); i++) {
         const op_def_t *op = op_catalog_at(i);
-        json_t *empty = json_object();
+        json_t *empty = s_required(op, NULL);
         json_t *out = op_params_validate(op, empty, &s_cfg);
         assert_non_null(out);
-        json_t *from_null = op_params_validate(op, NULL, &s_cfg);
-        assert_non_null(from_null);
-        assert_true(json_equal(out, from_null));
+        if (json_object_size(empty) == 0) { /* no parameter at all is the same as none given */
+            json_t *from_null = op_params_validate(op, NULL, &s_cfg);
+            assert_non_null(from_null);
+            assert_true(json_equal(out, from_null));
+            json_decref(from_null);
+        }
         size_t expected = 0;
         for (const op_param_t *p = op->params; p && p->name; p++) {
             json_t *v = json_object_get(out, p->name);
+            if (p->required) { /* given: kept */
+                assert_non_null(v);
+                expected++;
+                continue;
+            }
             if (!p->has_default) {
                 assert_null(v);
                 continue;
@@ -183,12 +258,13 @@ static void test_defaults_filled_and_absent_stay_absent(void **state)
             expected++;
             if (p->type == OP_PARAM_INT)
                 assert_int_equal(json_integer_value(v), p->def);
+            else if (p->type == OP_PARAM_NUMBER)
+                assert_true(json_real_value(v) == p->def);
             else
                 assert_string_equal(json_string_value(v), p->def_choice);
         }
         assert_int_equal(json_object_size(out), expected);
         json_decref(out);
-        json_decref(from_null);
         json_decref(empty);
     }
     json_t *out = op_params_validate(op_catalog_find("resize"), NULL, &s_cfg);
