@@ -56,6 +56,12 @@ static void s_camel(const char *name, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* "a" or "an" before name. */
+static const char *s_article(const char *name)
+{
+    return strchr("aeiou", name[0]) && name[0] ? "an" : "a";
+}
+
 /* The answers, as references to components.responses. */
 static json_t *s_answers(const answer_t *answers)
 {
@@ -309,7 +315,7 @@ static json_t *s_status(const op_def_t *op, const char *cap)
         {NULL, NULL}};
     json_t *get = json_pack(
         "{s:o, s:o, s:s, s:[o], s:o}", "operationId", json_sprintf("get%sStatus", cap), "summary",
-        json_sprintf("Status of a %s job", op->name), "description",
+        json_sprintf("Status of %s %s job", s_article(op->name), op->name), "description",
         "The job's status object (also at `GET /jobs/{id}`). With `wait`, answers as soon as the "
         "job is `complete` or `failed`, or after `wait` seconds with the current status.",
         "parameters", s_ref("parameters", "Wait"), "responses", s_answers(answers));
@@ -370,7 +376,7 @@ static json_t *s_result(const json_t *doc, const op_def_t *op, const char *cap)
     json_object_set_new(responses, "200", s_result_ok(doc, op, cap));
     json_t *get = json_pack(
         "{s:o, s:o, s:s, s:[o], s:o}", "operationId", json_sprintf("get%sResult", cap), "summary",
-        json_sprintf("Result of a %s job", op->name), "description",
+        json_sprintf("Result of %s %s job", s_article(op->name), op->name), "description",
         "The result once the job is `complete`, with an `ETag` (304 on `If-None-Match`). While "
         "it is `queued` or `processing`: 202 with the status object and `Retry-After`. A failed "
         "job: 409 `job_failed` with the job's error message.",
@@ -386,7 +392,8 @@ static json_t *s_thumbnail(const op_def_t *op, const char *cap)
         {"429", "RateLimited"},  {"500", "Internal"},   {NULL, NULL}};
     json_t *get = json_pack(
         "{s:o, s:o, s:s, s:[o], s:o}", "operationId", json_sprintf("get%sThumbnail", cap),
-        "summary", json_sprintf("Thumbnail of a %s job's result", op->name), "description",
+        "summary", json_sprintf("Thumbnail of %s %s job's result", s_article(op->name), op->name),
+        "description",
         "A small WebP of the result image (256 pixels on its longest side), made once and kept "
         "with the job. While the job is `queued` or `processing`: 202 with the status object "
         "and `Retry-After`; a failed job: 409 `job_failed`.",
