@@ -161,6 +161,8 @@ static json_t *s_param_schema(const op_param_t *p, const img_config_t *cfg, cons
         json_object_set_new(s, "maxItems", s_number(p->max));
         json_object_set_new(s, "items",
                             steps ? json_deep_copy(steps) : json_pack("{s:s}", "type", "object"));
+        if (json_object_get(steps, "example") && p->min <= 1 && p->max >= 1)
+            json_object_set_new(s, "example", json_pack("[O]", json_object_get(steps, "example")));
         break;
     }
     s_param_help(s, p, cfg);
@@ -208,25 +210,48 @@ static json_t *s_step_schema(const op_def_t *op, const img_config_t *cfg)
     return s_object(text, properties, required);
 }
 
+/* A valid step of op, the smallest: its name, and for each required
+ * parameter its default, else its minimum or first choice. */
+static json_t *s_step_example(const op_def_t *op)
+{
+    json_t *step = json_pack("{s:s}", "op", op->name);
+    for (const op_param_t *p = op->params; p && p->name; p++) {
+        if (!p->required)
+            continue;
+        if (p->type == OP_PARAM_ENUM)
+            json_object_set_new(step, p->name,
+                                json_string(p->has_default ? p->def_choice : p->choices[0]));
+        else if (p->type != OP_PARAM_STEPS)
+            json_object_set_new(step, p->name, s_number(p->has_default ? p->def : p->min));
+    }
+    return step;
+}
+
 /* The items of a steps array: one of the `<Name>Step` schemas, chosen by
- * `op`, made in components.schemas for every step operation of ops. */
+ * `op`, made in components.schemas for every step operation of ops; its
+ * example is the first step operation's smallest step. */
 static json_t *s_steps_items(json_t *doc, const op_def_t *const *ops, size_t n_ops,
                              const img_config_t *cfg)
 {
     json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
-    json_t *one_of = json_array(), *mapping = json_object();
+    json_t *one_of = json_array(), *mapping = json_object(), *example = NULL;
     char name[NAME_MAX_LEN + 8];
     for (size_t i = 0; i < n_ops; i++) {
         if (!s_is_step(ops[i]))
             continue;
+        if (!example)
+            example = s_step_example(ops[i]);
         s_camel(ops[i]->name, name, NAME_MAX_LEN);
         strcat(name, "Step");
         json_object_set_new(schemas, name, s_step_schema(ops[i], cfg));
         json_array_append_new(one_of, s_ref("schemas", name));
         json_object_set_new(mapping, ops[i]->name, json_sprintf("#/components/schemas/%s", name));
     }
-    return json_pack("{s:o, s:{s:s, s:o}}", "oneOf", one_of, "discriminator", "propertyName", "op",
-                     "mapping", mapping);
+    json_t *items = json_pack("{s:o, s:{s:s, s:o}}", "oneOf", one_of, "discriminator",
+                              "propertyName", "op", "mapping", mapping);
+    if (example)
+        json_object_set_new(items, "example", example);
+    return items;
 }
 
 /* ---- the submit route ------------------------------------------------- */

@@ -485,6 +485,9 @@ static void test_pipeline_steps_from_the_catalogue(void **state)
     if (!doc)
         fail_msg("openapi_document_of: %s", img_error_message());
     s_check_body(doc, &s_pipeline, &cfg);
+    /* to lint it by hand: OPENAPI_TEST_DUMP=/tmp/pipeline.json test_openapi */
+    if (getenv("OPENAPI_TEST_DUMP"))
+        assert_int_equal(json_dump_file(doc, getenv("OPENAPI_TEST_DUMP"), JSON_INDENT(2)), 0);
     const json_t *media = json_object_get(
         json_object_get(
             json_object_get(json_object_get(s_path(doc, "/%s", s_pipeline.name), "post"),
@@ -527,6 +530,22 @@ static void test_pipeline_steps_from_the_catalogue(void **state)
         s_check_step(op, s_resolve(doc, step), &cfg);
         json_decref(step);
         steps++;
+    }
+    /* the example (Swagger UI's prefill) is a valid list of steps */
+    const json_t *example = json_object_get(
+        json_object_get(json_object_get(json_object_get(media, "schema"), "properties"), "steps"),
+        "example");
+    size_t k;
+    const json_t *step;
+    assert_true(json_array_size(example) >= 1);
+    json_array_foreach(example, k, step)
+    {
+        const op_def_t *op = op_catalog_find(json_string_value(json_object_get(step, "op")));
+        if (!op || !op->apply)
+            fail_msg("the steps' example holds a step that is no step operation");
+        for (const op_param_t *p = op->params; p && p->name; p++)
+            if (p->required && !json_object_get(step, p->name))
+                fail_msg("the steps' example lacks %s's required %s", op->name, p->name);
     }
     if (json_array_size(one_of) != steps || json_object_size(mapping) != steps)
         fail_msg("%zu steps in oneOf, %zu in mapping, %zu step operations", json_array_size(one_of),
