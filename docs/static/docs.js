@@ -7,14 +7,14 @@
  * shows the result: the image for image operations, the JSON for info (and
  * the boxes for diff). The tracker sends the API key entered with Authorize.
  * A requestInterceptor leaves out the form fields the user left empty.
+ * The operations, and which of them answer an image, are read from the
+ * document itself, so that a new operation needs no change here.
  * Plain browser JavaScript, no build step; all page text goes through
  * textContent, never innerHTML.
  */
 (function () {
   'use strict';
 
-  var OPERATIONS = ['resize', 'thumbnail', 'diff', 'dither', 'info'];
-  var IMAGE_OPERATIONS = ['resize', 'thumbnail', 'diff', 'dither'];
   var JOB_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   var WAIT_S = 10;          /* long-poll length asked of the server (max_wait_s may be lower) */
   var MIN_POLL_MS = 1000;   /* never poll faster than this, whatever the server does */
@@ -50,6 +50,33 @@
       /* no Swagger UI state yet: no credentials */
     }
     return headers;
+  }
+
+  /* The document Swagger UI loaded (the server's own, generated from its
+   * operation catalogue), or {} before it has. */
+  function spec() {
+    try {
+      var json = window.ui && window.ui.specSelectors.specJson();
+      return json && json.toJS ? json.toJS() : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  /* Is name one of the server's operations (schema OperationName)? */
+  function isOperation(name) {
+    var schemas = (spec().components || {}).schemas || {};
+    var names = (schemas.OperationName || {}).enum || [];
+    return names.indexOf(name) >= 0;
+  }
+
+  /* Does the operation's result route answer an image (else JSON)? */
+  function hasImageResult(name) {
+    var item = (spec().paths || {})['/' + name + '/{id}'] || {};
+    var ok = ((item.get || {}).responses || {})['200'] || {};
+    return Object.keys(ok.content || {}).some(function (type) {
+      return type.indexOf('image/') === 0;
+    });
   }
 
   function absolute(url) {
@@ -147,7 +174,7 @@
 
   async function showResult(job, signal) {
     clearResult();
-    if (IMAGE_OPERATIONS.indexOf(job.operation) < 0) {
+    if (!hasImageResult(job.operation)) {
       appendJson('Result', job.result);
       setMessage('Complete.', false);
       return;
@@ -291,7 +318,7 @@
       }
     }
     if (!body || typeof body !== 'object' || !JOB_ID_RE.test(body.id || '') ||
-        OPERATIONS.indexOf(body.operation) < 0)
+        !isOperation(body.operation))
       return null;
     return body;
   }
@@ -312,6 +339,29 @@
         kept.append(entries[i][0], entries[i][1]);
     }
     return dropped ? kept : body;
+  }
+
+  /* Swagger UI fills every field of a form body with a sample made from its
+   * schema (an integer's maximum, a made-up URL for callback_url): sent as
+   * they are, they would ask for what nobody chose (a 16384-pixel side, a
+   * callback to a stranger). A field without a default or an example starts
+   * empty instead, and so is left out of the request (withoutEmptyFields):
+   * the server then applies its own default. Only the form's calls are
+   * changed: (schema, no content type, {includeWriteOnly}), scalar schemas. */
+  function EmptyFormSamples(system) {
+    var sample = system.fn.getSampleSchema;
+    return {
+      fn: {
+        getSampleSchema: function (schema, contentType, config) {
+          var s = schema && typeof schema.toJS === 'function' ? schema.toJS() : schema;
+          if (contentType === false && config && config.includeWriteOnly && s &&
+              s.default === undefined && s.example === undefined && s.format !== 'binary' &&
+              (s.type === 'integer' || s.type === 'number' || s.type === 'string'))
+            return '';
+          return sample.apply(this, arguments);
+        }
+      }
+    };
   }
 
   function requestInterceptor(req) {
@@ -367,6 +417,7 @@
       displayRequestDuration: true,
       validatorUrl: null,
       presets: [window.SwaggerUIBundle.presets.apis],
+      plugins: [EmptyFormSamples],
       layout: 'BaseLayout',
       requestInterceptor: requestInterceptor,
       responseInterceptor: responseInterceptor
