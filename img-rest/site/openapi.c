@@ -409,23 +409,6 @@ static json_t *s_result(const json_t *doc, const op_def_t *op, const char *cap)
     return s_job_route(op, get);
 }
 
-static json_t *s_thumbnail(const op_def_t *op, const char *cap)
-{
-    static const answer_t answers[] = {
-        {"200", "Thumbnail"},    {"202", "JobPending"}, {"304", "NotModified"},
-        {"401", "Unauthorized"}, {"404", "NotFound"},   {"409", "JobFailed"},
-        {"429", "RateLimited"},  {"500", "Internal"},   {NULL, NULL}};
-    json_t *get = json_pack(
-        "{s:o, s:o, s:s, s:[o], s:o}", "operationId", json_sprintf("get%sThumbnail", cap),
-        "summary", json_sprintf("Thumbnail of %s %s job's result", s_article(op->name), op->name),
-        "description",
-        "A small WebP of the result image (256 pixels on its longest side), made once and kept "
-        "with the job. While the job is `queued` or `processing`: 202 with the status object "
-        "and `Retry-After`; a failed job: 409 `job_failed`.",
-        "parameters", s_ref("parameters", "IfNoneMatch"), "responses", s_answers(answers));
-    return s_job_route(op, get);
-}
-
 /* paths[path] = item (taken); -1 if the path is there already. */
 static int s_put_path(json_t *paths, json_t *item, const char *fmt, const char *name)
 {
@@ -451,9 +434,6 @@ static int s_add_operation(json_t *doc, const op_def_t *op, const img_config_t *
                    op->name) < 0 ||
         s_put_path(paths, s_status(op, cap), "/%s/status/{id}", op->name) < 0 ||
         s_put_path(paths, s_result(doc, op, cap), "/%s/{id}", op->name) < 0)
-        return -1;
-    if (op->result_kind == OP_RESULT_IMAGE &&
-        s_put_path(paths, s_thumbnail(op, cap), "/%s/{id}/thumbnail", op->name) < 0)
         return -1;
     return 0;
 }

@@ -97,6 +97,11 @@ int job_files_result(const char *dir, const char *ext, char *out, size_t size)
     return s_path(out, size, "%s/result.%s%s", dir, ext, "");
 }
 
+int job_files_thumbnail(const char *dir, char *out, size_t size)
+{
+    return s_path(out, size, "%s/thumbnail.webp%s%s", dir, "", "");
+}
+
 int job_files_result_temp(const char *dir, const char *ext, char *out, size_t size)
 {
     unsigned char rnd[8];

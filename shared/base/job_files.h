@@ -5,6 +5,7 @@
  *   <data_dir>/jobs/<id>/in_<input>    an uploaded input (op->inputs[i].name)
  *   <data_dir>/jobs/<id>/result.<ext>  the result (image_format's extension)
  *   <data_dir>/jobs/<id>/.result-<random hex>.<ext>  a result being written
+ *   <data_dir>/jobs/<id>/thumbnail.webp  a small copy of an image result
  *
  * Every path is built from the data folder and a validated job id; names
  * come from the catalogue and the formats table, never from a client.
@@ -31,8 +32,11 @@ int job_files_input(const char *dir, const char *input, char *out, size_t size);
 /* <dir>/result.<ext>. */
 int job_files_result(const char *dir, const char *ext, char *out, size_t size);
 
+/* <dir>/thumbnail.webp. */
+int job_files_thumbnail(const char *dir, char *out, size_t size);
+
 /* A fresh <dir>/.result-<16 random hex digits>.<ext>, renamed to the
- * result once written whole. */
+ * result (or the thumbnail) once written whole. */
 int job_files_result_temp(const char *dir, const char *ext, char *out, size_t size);
 
 #endif
