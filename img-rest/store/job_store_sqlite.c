@@ -413,6 +413,7 @@ static int s_idempotency(s_store_t *s, const job_t *job, const job_insert_t *opt
     if (step == SQLITE_ROW) {
         bool same = strcmp((const char *)sqlite3_column_text(st, 0), opts->request_hash) == 0;
         s_column_copy(replayed_id, JOB_ID_LEN + 1, st, 1);
+        sqlite3_reset(st); /* an active statement would keep its read snapshot after ROLLBACK */
         if (same)
             return 1;
         img_error_set(IMG_E_IDEMPOTENCY_MISMATCH,
