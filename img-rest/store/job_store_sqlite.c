@@ -175,7 +175,8 @@ static const char *const s_sql[S_STMT_COUNT] = {
                   " ELSE attempts END, status = 'queued', lost_dispatch = 0,"
                   " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
                   " WHERE id = ?1 AND dispatch = ?2"
-                  " AND (status = 'processing' OR (status = 'queued' AND lost_dispatch = ?2))",
+                  " AND (status = 'processing'"
+                  " OR (status = 'queued' AND lost_dispatch > 0 AND lost_dispatch = ?2))",
     /* release_engine */
     [S_RELEASE] = "UPDATE jobs SET lease_expires = 0 WHERE status = 'processing'"
                   " AND lease_engine = ?1 AND lease_broker = ?2 AND lease_expires > 0",
