@@ -39,10 +39,14 @@
  *  purge             complete,   -                     finished before the retention
  *                    failed
  *
- * Change notices: every change above is announced to the process's
- * listener (job_store_listen): at once in this process, and through
- * PostgreSQL's LISTEN/NOTIFY to every replica. Progress is announced the
- * same way without being stored.
+ * Change notices: every change above but a lease's renewal or end
+ * (renew, release_engine) is announced to the process's listener
+ * (job_store_listen). SQLite: at once, on the thread that made the change.
+ * PostgreSQL: through LISTEN/NOTIFY to every replica, this one included, on
+ * the store's listener thread; when that thread has lost its connection
+ * and made a new one, notices may have been missed meanwhile, and it calls
+ * `changed` once with the id "" (any job may have changed). Progress is
+ * announced the same way without being stored.
  */
 #ifndef IMG_JOB_STORE_H
 #define IMG_JOB_STORE_H
@@ -82,7 +86,7 @@ typedef struct {
 /* Who hears of changes (job_store_listen). Both are called on a store
  * thread, or on the thread that made the change; they must be quick. */
 typedef struct {
-    void (*changed)(void *arg, const char *id);              /* a job changed */
+    void (*changed)(void *arg, const char *id);               /* a job changed ("": any) */
     void (*progress)(void *arg, const char *id, int percent); /* a running job's progress */
     void *arg;
 } job_store_listener_t;
@@ -176,8 +180,8 @@ int job_store_purge(job_store_t *self, int64_t before, job_removed_fn fn, void *
  * on error. outbox_record: the outcome of one call (status: the HTTP
  * status, 0 for none): delivered, or due again at retry_at, or failed for
  * good when retry_at is 0 and not delivered. */
-int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until,
-                           job_delivery_t *out, int max);
+int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until, job_delivery_t *out,
+                           int max);
 int job_store_outbox_record(job_store_t *self, const char *id, int status, bool delivered,
                             int64_t retry_at);
 

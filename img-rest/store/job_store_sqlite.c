@@ -175,7 +175,8 @@ static const char *const s_sql[S_STMT_COUNT] = {
                   " ELSE attempts END, status = 'queued', lost_dispatch = 0,"
                   " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
                   " WHERE id = ?1 AND dispatch = ?2"
-                  " AND (status = 'processing' OR (status = 'queued' AND lost_dispatch = ?2))",
+                  " AND (status = 'processing'"
+                  " OR (status = 'queued' AND lost_dispatch > 0 AND lost_dispatch = ?2))",
     /* release_engine */
     [S_RELEASE] = "UPDATE jobs SET lease_expires = 0 WHERE status = 'processing'"
                   " AND lease_engine = ?1 AND lease_broker = ?2 AND lease_expires > 0",
@@ -413,6 +414,7 @@ static int s_idempotency(s_store_t *s, const job_t *job, const job_insert_t *opt
     if (step == SQLITE_ROW) {
         bool same = strcmp((const char *)sqlite3_column_text(st, 0), opts->request_hash) == 0;
         s_column_copy(replayed_id, JOB_ID_LEN + 1, st, 1);
+        sqlite3_reset(st); /* an active statement would keep its read snapshot after ROLLBACK */
         if (same)
             return 1;
         img_error_set(IMG_E_IDEMPOTENCY_MISMATCH,
