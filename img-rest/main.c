@@ -28,6 +28,10 @@
 #include <sys/stat.h>
 #include <vips/vips.h>
 
+/* Threads with large stacks for the libvips work HTTP requests need
+ * (probing uploads' headers, making thumbnails). */
+#define BIG_STACK_THREADS 4
+
 /* Blocks until SIGINT or SIGTERM. */
 static int s_wait_for_stop(void)
 {
@@ -89,7 +93,8 @@ static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t 
     app->started_ms = job_now_ms();
     if (!(app->store = s_open_store(cfg)) || !(app->events = job_events_new()) ||
         !(app->metrics = rest_metrics_new()) || !(app->guard = http_guard_new(cfg)) ||
-        !(app->intake = intake_new(cfg, app->store)) || !(app->site = site_new(cfg)))
+        !(app->stacks = big_stack_new(BIG_STACK_THREADS)) ||
+        !(app->intake = intake_new(cfg, app->store, app->stacks)) || !(app->site = site_new(cfg)))
         return -1;
     dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
     if (!(app->dispatcher = dispatcher_new(&deps)) ||
@@ -109,6 +114,7 @@ static void s_stop(rest_app_t *app)
     housekeeping_destroy(&app->housekeeping);
     dispatcher_destroy(&app->dispatcher);
     intake_destroy(&app->intake);
+    big_stack_destroy(&app->stacks);
     site_destroy(&app->site);
     rest_metrics_destroy(&app->metrics);
     http_guard_destroy(&app->guard);

@@ -6,6 +6,7 @@
 #include "image_format.h"
 #include "job.h"
 #include "job_files.h"
+#include "job_thumbnail.h"
 #include "op_catalog.h"
 #include "query.h"
 
@@ -232,5 +233,29 @@ int h_jobs_list(const http_req_t *r)
                              next ? json_string(cursor) : json_null());
     int rc = http_reply_json(r->conn, 200, body, NULL);
     json_decref(body);
+    return rc;
+}
+
+int h_job_thumbnail(const http_req_t *r)
+{
+    job_t job = {0};
+    char path[4200], etag[96];
+    int rc;
+    if (h_load_job(r, &job) < 0)
+        return http_reply_img_error(r->conn, NULL);
+    if (job.status == JOB_FAILED) {
+        rc = http_reply_error(r->conn, IMG_E_JOB_FAILED, job.error_message, NULL);
+    } else if (job.status != JOB_COMPLETE) {
+        json_t *body = job_to_json(&job);
+        rc = http_reply_json(r->conn, 202, body, "Retry-After: 1\r\n");
+        json_decref(body);
+    } else if (job_thumbnail_path(r->app->cfg, r->app->stacks, &job, path, sizeof path) < 0) {
+        rc = http_reply_img_error(r->conn, NULL);
+    } else {
+        snprintf(etag, sizeof etag, "\"%s-thumbnail\"", job.id);
+        rc = http_reply_file(r->conn, path, "image/webp", etag,
+                             "Cache-Control: private, max-age=3600\r\n");
+    }
+    job_clear(&job);
     return rc;
 }

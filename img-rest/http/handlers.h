@@ -31,6 +31,7 @@ int h_status(const http_req_t *r);
 int h_result(const http_req_t *r);
 int h_job_get(const http_req_t *r);
 int h_job_delete(const http_req_t *r);
+int h_job_thumbnail(const http_req_t *r);
 int h_jobs_list(const http_req_t *r);
 /* h_events.c: Server-Sent Events */
 int h_job_events(const http_req_t *r);

@@ -36,6 +36,7 @@ static const route_t s_routes[] = {
     {"/jobs/events", false, h_all_events, NULL, NULL},
     {"/jobs/{id}", false, h_job_get, NULL, h_job_delete},
     {"/jobs/{id}/events", false, h_job_events, NULL, NULL},
+    {"/jobs/{id}/thumbnail", false, h_job_thumbnail, NULL, NULL},
     {"/{op}", false, NULL, h_submit, NULL},
     {"/{op}/status/{id}", false, h_status, NULL, NULL},
     {"/{op}/{id}", false, h_result, NULL, NULL},

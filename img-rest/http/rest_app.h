@@ -22,6 +22,7 @@ typedef struct {
     job_store_t *store;
     dispatcher_t *dispatcher;
     intake_t *intake;
+    big_stack_t *stacks; /* libvips work on HTTP requests runs here */
     housekeeping_t *housekeeping;
     site_t *site;
     webhooks_t *webhooks;

@@ -19,13 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PROBE_THREADS 4
 #define IDEMPOTENCY_KEY_MAX 255
 
 struct intake {
     const img_config_t *cfg;
     job_store_t *store;
-    big_stack_t *stacks; /* header probes run here */
+    big_stack_t *stacks; /* header probes run here (not owned) */
 };
 
 /* One submit on its way: what steps 3 to 7 gather. */
@@ -40,7 +39,7 @@ typedef struct {
     char callback_url[2048]; /* "" when none */
 } submit_t;
 
-intake_t *intake_new(const img_config_t *cfg, job_store_t *store)
+intake_t *intake_new(const img_config_t *cfg, job_store_t *store, big_stack_t *stacks)
 {
     intake_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -49,10 +48,7 @@ intake_t *intake_new(const img_config_t *cfg, job_store_t *store)
     }
     self->cfg = cfg;
     self->store = store;
-    if (!(self->stacks = big_stack_new(PROBE_THREADS))) {
-        free(self);
-        return NULL;
-    }
+    self->stacks = stacks;
     return self;
 }
 
@@ -60,7 +56,6 @@ void intake_destroy(intake_t **pself)
 {
     if (!pself || !*pself)
         return;
-    big_stack_destroy(&(*pself)->stacks);
     free(*pself);
     *pself = NULL;
 }

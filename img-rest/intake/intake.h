@@ -24,6 +24,7 @@
 #ifndef IMG_INTAKE_H
 #define IMG_INTAKE_H
 
+#include "big_stack.h"
 #include "config.h"
 #include "job.h"
 #include "job_store.h"
@@ -34,9 +35,9 @@
 
 typedef struct intake intake_t;
 
-/* cfg and store are not owned and outlive the intake. Caller owns; NULL
- * with img_error. */
-intake_t *intake_new(const img_config_t *cfg, job_store_t *store);
+/* cfg, store and stacks (where headers are probed) are not owned and
+ * outlive the intake. Caller owns; NULL with img_error. */
+intake_t *intake_new(const img_config_t *cfg, job_store_t *store, big_stack_t *stacks);
 void intake_destroy(intake_t **self);
 
 /* What a submit says besides its body. */

@@ -18,13 +18,13 @@ job_store_t *job_store_open(const char *db_url)
 void job_store_base_init(job_store_t *base, const job_store_ops_t *ops)
 {
     base->ops = ops;
-    pthread_mutex_init(&base->listener_lock, NULL);
+    pthread_rwlock_init(&base->listener_lock, NULL);
     memset(&base->listener, 0, sizeof base->listener);
 }
 
 void job_store_base_clear(job_store_t *base)
 {
-    pthread_mutex_destroy(&base->listener_lock);
+    pthread_rwlock_destroy(&base->listener_lock);
 }
 
 void job_store_destroy(job_store_t **self)
@@ -42,27 +42,27 @@ const char *job_store_backend(const job_store_t *self)
 
 void job_store_listen(job_store_t *self, const job_store_listener_t *listener)
 {
-    pthread_mutex_lock(&self->listener_lock);
+    /* the write lock waits for the callbacks in progress: once this returns,
+     * the old listener is never called again */
+    pthread_rwlock_wrlock(&self->listener_lock);
     self->listener = *listener;
-    pthread_mutex_unlock(&self->listener_lock);
+    pthread_rwlock_unlock(&self->listener_lock);
 }
 
 void job_store_notify_changed(job_store_t *base, const char *id)
 {
-    pthread_mutex_lock(&base->listener_lock);
-    job_store_listener_t l = base->listener;
-    pthread_mutex_unlock(&base->listener_lock);
-    if (l.changed)
-        l.changed(l.arg, id);
+    pthread_rwlock_rdlock(&base->listener_lock);
+    if (base->listener.changed)
+        base->listener.changed(base->listener.arg, id);
+    pthread_rwlock_unlock(&base->listener_lock);
 }
 
 void job_store_notify_progress(job_store_t *base, const char *id, int percent)
 {
-    pthread_mutex_lock(&base->listener_lock);
-    job_store_listener_t l = base->listener;
-    pthread_mutex_unlock(&base->listener_lock);
-    if (l.progress)
-        l.progress(l.arg, id, percent);
+    pthread_rwlock_rdlock(&base->listener_lock);
+    if (base->listener.progress)
+        base->listener.progress(base->listener.arg, id, percent);
+    pthread_rwlock_unlock(&base->listener_lock);
 }
 
 int job_store_publish_progress(job_store_t *self, const char *id, int percent)

@@ -103,7 +103,9 @@ void job_store_destroy(job_store_t **self);
 /* The backend's name ("sqlite", "postgresql"). */
 const char *job_store_backend(const job_store_t *self);
 
-/* Sets the listener (one per store; a copy is kept). */
+/* Sets the listener (one per store; a copy is kept). Waits for the calls
+ * of the previous one in progress: once it returns, that one is not called
+ * again (clear it before destroying what it reaches). */
 void job_store_listen(job_store_t *self, const job_store_listener_t *listener);
 
 /* Announces a running job's progress to every listener, without storing it. */

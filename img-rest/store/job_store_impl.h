@@ -47,7 +47,7 @@ typedef struct {
 
 struct job_store {
     const job_store_ops_t *ops;
-    pthread_mutex_t listener_lock;
+    pthread_rwlock_t listener_lock; /* read: a callback runs; write: listen */
     job_store_listener_t listener;
 };
 
