@@ -72,7 +72,8 @@ static const char *s_crash_report_collect(void *arg)
 {
     static char note[96];
     (void)arg;
-    snprintf(note, sizeof note, "(it will hand back %d job(s) that ran beside the one that crashed)",
+    snprintf(note, sizeof note,
+             "(it will hand back %d job(s) that ran beside the one that crashed)",
              crash_report_collect());
     return note;
 }

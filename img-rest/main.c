@@ -96,7 +96,8 @@ static int s_start(rest_app_t *app, const img_config_t *cfg, char *name, size_t 
         !(app->stacks = big_stack_new(BIG_STACK_THREADS)) ||
         !(app->intake = intake_new(cfg, app->store, app->stacks)) || !(app->site = site_new(cfg)))
         return -1;
-    dispatcher_deps_t deps = {.cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
+    dispatcher_deps_t deps = {
+        .cfg = cfg, .store = app->store, .metrics = app->metrics, .name = name};
     if (!(app->dispatcher = dispatcher_new(&deps)) ||
         !(app->housekeeping = housekeeping_new(cfg, app->store, app->metrics)) ||
         !(app->webhooks = webhooks_new(cfg, app->store)))

@@ -29,9 +29,9 @@ typedef struct {
     char request_id[MSG_REQUEST_ID_MAX];
     int64_t started_ms;
     int64_t deadline_ms; /* started + timeout */
-    atomic_int progress;   /* written by its worker thread (job_progress) */
-    int progress_sent;     /* the last percent sent, -1 none */
-    int64_t progress_at;   /* when */
+    atomic_int progress; /* written by its worker thread (job_progress) */
+    int progress_sent;   /* the last percent sent, -1 none */
+    int64_t progress_at; /* when */
 } slot_t;
 
 struct engine {
@@ -129,7 +129,7 @@ static int s_curve(engine_t *self)
     if (!curve_key_valid(cfg->curve_server_public) || !curve_key_valid(cfg->curve_client_public) ||
         !curve_key_valid(cfg->curve_client_secret)) {
         img_error_set(IMG_E_CONFIG, "CURVE needs curve_server_public, curve_client_public "
-                                         "and curve_client_secret as Z85 keys");
+                                    "and curve_client_secret as Z85 keys");
         return -1;
     }
     zsock_set_curve_serverkey(self->dealer, cfg->curve_server_public);
@@ -216,8 +216,8 @@ static void s_on_broker(engine_t *self)
         self->broker_seen_ms = s_now();
         msg_t *m = calloc(1, sizeof *m);
         if (!m || zframe_more(frame) ||
-            msg_decode(zframe_data(frame), zframe_size(frame),
-                       (size_t)self->cfg->max_message_bytes, m) < 0) {
+            msg_decode(zframe_data(frame), zframe_size(frame), (size_t)self->cfg->max_message_bytes,
+                       m) < 0) {
             log_warn("engine: dropped a bad message from the broker: %s",
                      m ? img_error_message() : "out of memory");
             /* skip the rest of a multi-frame message */

@@ -12,8 +12,7 @@
 #define IMG_VERSION "dev"
 #endif
 
-static const double s_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                   2.5,  5,     10,   30,  60,   300};
+static const double s_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 
 struct engine_metrics {
     metrics_t *registry;
@@ -40,8 +39,9 @@ static int s_serve(struct mg_connection *conn, void *arg)
 
 static int s_listen(engine_metrics_t *self, const char *address)
 {
-    const char *options[] = {"listening_ports", address, "num_threads", "2",
-                             "enable_keep_alive", "no", "request_timeout_ms", "10000", NULL};
+    const char *options[] = {
+        "listening_ports",    address, "num_threads", "2", "enable_keep_alive", "no",
+        "request_timeout_ms", "10000", NULL};
     struct mg_callbacks callbacks = {0};
     mg_init_library(0);
     if (!(self->http = mg_start(&callbacks, NULL, options))) {
@@ -64,12 +64,12 @@ engine_metrics_t *engine_metrics_new(const img_config_t *cfg, int threads)
     metrics_t *r = self->registry;
     self->build_info = metrics_gauge(r, "img_build_info", "Version of img-engine and of libvips.",
                                      "version,libvips");
-    self->jobs = metrics_counter(r, "img_engine_jobs_total",
-                                 "Job attempts run, by outcome (complete, failed).",
-                                 "operation,outcome");
+    self->jobs =
+        metrics_counter(r, "img_engine_jobs_total",
+                        "Job attempts run, by outcome (complete, failed).", "operation,outcome");
     self->duration = metrics_histogram(r, "img_engine_job_duration_seconds",
-                                       "Time a worker thread spent on a job attempt.",
-                                       "operation", s_buckets, 13);
+                                       "Time a worker thread spent on a job attempt.", "operation",
+                                       s_buckets, 13);
     self->threads = metrics_gauge(r, "img_engine_threads", "Worker threads.", NULL);
     self->busy = metrics_gauge(r, "img_engine_threads_busy", "Worker threads running a job.", NULL);
     self->connected = metrics_gauge(r, "img_engine_broker_connected",

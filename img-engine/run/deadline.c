@@ -5,10 +5,10 @@
 #define TICK_US 20000 /* how often the clock looks at the deadlines */
 
 struct deadline_clock {
-    GMutex lock;     /* guards jobs and every deadline's watched array */
-    GCond stopping;  /* signalled by destroy */
+    GMutex lock;    /* guards jobs and every deadline's watched array */
+    GCond stopping; /* signalled by destroy */
     bool stop;
-    GSList *jobs;    /* deadline_t *, the running deadlines */
+    GSList *jobs; /* deadline_t *, the running deadlines */
     GThread *thread;
 };
 

@@ -9,9 +9,9 @@ typedef struct {
 struct job_progress {
     GMutex lock;
     atomic_int *out;
-    double floor;   /* where the current stage started */
-    double share;   /* of what remains, the current stage's part */
-    double current; /* the job's progress, 0..100 */
+    double floor;    /* where the current stage started */
+    double share;    /* of what remains, the current stage's part */
+    double current;  /* the job's progress, 0..100 */
     GArray *watched; /* watched_t */
 };
 

@@ -72,8 +72,8 @@ static int s_apply_frames(op_job_t *job, const op_size_t *planned, VipsImage *im
     int rc = -1;
     for (int i = 0; i < n; i++) {
         VipsImage *frame = NULL;
-        if (vips_extract_area(image, &frame, 0, i * page_height, image->Xsize, page_height,
-                              NULL) != 0) {
+        if (vips_extract_area(image, &frame, 0, i * page_height, image->Xsize, page_height, NULL) !=
+            0) {
             op_job_fail(job, IMG_E_PROCESSING_FAILED, "splitting the frames failed");
             goto done;
         }
@@ -157,12 +157,10 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
     *result = NULL;
     a->deadline = deadline_start(clock, spec->timeout_ms);
     a->progress = job_progress_new(spec->progress);
-    a->monitor = (op_monitor_t){
-        .watch = s_watch, .expired = s_expired, .progress = s_progress, .self = a};
-    a->job = (op_job_t){.info = a->info,
-                        .cfg = cfg,
-                        .monitor = &a->monitor,
-                        .timeout_ms = spec->timeout_ms};
+    a->monitor =
+        (op_monitor_t){.watch = s_watch, .expired = s_expired, .progress = s_progress, .self = a};
+    a->job = (op_job_t){
+        .info = a->info, .cfg = cfg, .monitor = &a->monitor, .timeout_ms = spec->timeout_ms};
     if (s_prepare(a, cfg, spec) == 0) {
         a->job.params = a->params;
         rc = s_work(a, result);

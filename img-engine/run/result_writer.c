@@ -153,9 +153,9 @@ int result_writer_write(op_job_t *job, VipsImage *image, const img_format_t *fmt
     int rc = s_write_atomic(job, ready, fmt, quality, job_dir, &bytes);
     if (rc == 0) {
         int pages = vips_image_get_height(ready) / vips_image_get_page_height(ready);
-        *result = json_pack("{s:i, s:i, s:s, s:I}", "width", vips_image_get_width(ready),
-                            "height", vips_image_get_page_height(ready), "format", fmt->name,
-                            "bytes", (json_int_t)bytes);
+        *result = json_pack("{s:i, s:i, s:s, s:I}", "width", vips_image_get_width(ready), "height",
+                            vips_image_get_page_height(ready), "format", fmt->name, "bytes",
+                            (json_int_t)bytes);
         if (pages > 1)
             json_object_set_new(*result, "pages", json_integer(pages));
     }

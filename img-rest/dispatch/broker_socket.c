@@ -27,8 +27,7 @@ static int s_write_allowed(broker_socket_t *self, const char *list)
         if (len == CURVE_KEY_LEN)
             memcpy(key, item, len);
         if (!curve_key_valid(key)) {
-            img_error_set(IMG_E_CONFIG, "curve_allowed_clients: key %d is not a Z85 key",
-                          n + 1);
+            img_error_set(IMG_E_CONFIG, "curve_allowed_clients: key %d is not a Z85 key", n + 1);
             return -1;
         }
         uint8_t pub[32];
@@ -50,7 +49,7 @@ static int s_curve(broker_socket_t *self, const img_config_t *cfg)
 {
     if (!curve_key_valid(cfg->curve_server_secret) || !curve_key_valid(cfg->curve_server_public)) {
         img_error_set(IMG_E_CONFIG, "curve_server_public/secret must be Z85 keys "
-                                         "(img-rest --curve-keypair makes a pair)");
+                                    "(img-rest --curve-keypair makes a pair)");
         return -1;
     }
     self->auth = zactor_new(zauth, NULL);

@@ -132,8 +132,8 @@ static void s_on_done(dispatcher_t *self, const msg_t *m, int64_t now)
         return;
     }
     if (applied == 0) {
-        log_info("dispatcher: ignored a late or duplicate completion of job %s dispatch %d",
-                 m->id, m->dispatch);
+        log_info("dispatcher: ignored a late or duplicate completion of job %s dispatch %d", m->id,
+                 m->dispatch);
         return;
     }
     job_t job;
@@ -231,8 +231,7 @@ static int s_accept(dispatcher_t *self, zmsg_t *zm, char *identity, msg_t *m)
     zframe_t *id = zmsg_first(zm);
     zframe_t *body = zmsg_next(zm);
     if (zmsg_size(zm) != 2 || s_identity_ok(id, identity, MSG_ENGINE_MAX) < 0) {
-        log_warn("dispatcher: dropped a message with %zu frames or a bad identity",
-                 zmsg_size(zm));
+        log_warn("dispatcher: dropped a message with %zu frames or a bad identity", zmsg_size(zm));
     } else if (msg_decode(zframe_data(body), zframe_size(body),
                           (size_t)self->deps.cfg->max_message_bytes, m) < 0) {
         log_warn("dispatcher: dropped a message from %s: %s", identity, img_error_message());
@@ -272,8 +271,8 @@ static void s_engine_lost(const char *name, void *arg)
 {
     dispatcher_t *self = arg;
     int n = job_store_release_engine(self->deps.store, name, self->name);
-    log_warn("dispatcher: engine %s is silent, dropped; the leases of its %d job(s) end now",
-             name, n < 0 ? 0 : n);
+    log_warn("dispatcher: engine %s is silent, dropped; the leases of its %d job(s) end now", name,
+             n < 0 ? 0 : n);
 }
 
 /* Every heartbeat: ping the engines, drop the silent ones. */

@@ -18,7 +18,7 @@ int h_load_job(const http_req_t *r, job_t *job)
         img_error_set(IMG_E_NOT_FOUND, "no %s job has that id", r->op->name);
         return -1;
     }
-    job->progress = job->status == JOB_PROCESSING ? job_events_progress_of(r->app->events, job->id)
-                                                  : -1;
+    job->progress =
+        job->status == JOB_PROCESSING ? job_events_progress_of(r->app->events, job->id) : -1;
     return 0;
 }

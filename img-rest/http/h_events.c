@@ -27,7 +27,7 @@
 
 typedef struct {
     const http_req_t *r;
-    const char *job_id;  /* the one job streamed, or NULL: every job */
+    const char *job_id;          /* the one job streamed, or NULL: every job */
     char client[JOB_CLIENT_MAX]; /* with API keys: only its jobs */
     bool keys;
     bool ended; /* the job ended, the client went, or the server stops */
@@ -40,8 +40,8 @@ static bool s_send(stream_t *st, const char *event, uint64_t seq, const char *da
     char *text = malloc(len);
     if (!text)
         return false;
-    int n = snprintf(text, len, "event: %s\nid: %llu\ndata: %s\n\n", event,
-                     (unsigned long long)seq, data);
+    int n = snprintf(text, len, "event: %s\nid: %llu\ndata: %s\n\n", event, (unsigned long long)seq,
+                     data);
     bool ok = n > 0 && mg_write(st->r->conn, text, (size_t)n) == n;
     free(text);
     return ok;

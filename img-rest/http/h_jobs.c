@@ -136,8 +136,8 @@ static int s_reply_result_file(const http_req_t *r, const job_t *job)
         job_files_result(dir, f->ext, path, sizeof path) < 0)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "the job's result is unreadable", NULL);
     s_etag(job, etag);
-    int rc = http_reply_file(r->conn, path, f->mime, etag,
-                             "Cache-Control: private, max-age=3600\r\n");
+    int rc =
+        http_reply_file(r->conn, path, f->mime, etag, "Cache-Control: private, max-age=3600\r\n");
     rest_metrics_result_sent(r->app->metrics, http_exchange_of(r->conn)->bytes);
     return rc;
 }

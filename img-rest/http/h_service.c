@@ -49,8 +49,8 @@ int h_metrics(const http_req_t *r)
     char *text = metrics_render(rest_metrics_registry(r->app->metrics));
     if (!text)
         return http_reply_error(r->conn, IMG_E_INTERNAL, "out of memory", NULL);
-    int rc = http_reply_bytes(r->conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
-                              text, strlen(text));
+    int rc = http_reply_bytes(r->conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text,
+                              strlen(text));
     free(text);
     return rc;
 }

@@ -12,7 +12,8 @@
 #include <stdbool.h>
 
 /* The headers a browser may send and read (API.md, CORS). */
-#define HTTP_CORS_ALLOW_HEADERS "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Request-Id"
+#define HTTP_CORS_ALLOW_HEADERS                                                                    \
+    "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Request-Id"
 #define HTTP_CORS_EXPOSE_HEADERS                                                                   \
     "Location, Retry-After, ETag, X-Request-Id, Idempotent-Replayed, Allow"
 

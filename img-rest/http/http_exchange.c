@@ -38,8 +38,7 @@ static void s_new_request_id(char out[HTTP_REQUEST_ID_MAX])
         snprintf(out + 2 * i, 3, "%02x", rnd[i]);
 }
 
-void http_exchange_begin(http_exchange_t *ex, struct mg_connection *conn,
-                         const char *cors_origins)
+void http_exchange_begin(http_exchange_t *ex, struct mg_connection *conn, const char *cors_origins)
 {
     const char *given = mg_get_header(conn, "X-Request-Id");
     memset(ex, 0, sizeof *ex);

@@ -30,8 +30,7 @@ typedef struct {
 } http_exchange_t;
 
 /* Begins ex for conn's current request; cors_origins is the setting. */
-void http_exchange_begin(http_exchange_t *ex, struct mg_connection *conn,
-                         const char *cors_origins);
+void http_exchange_begin(http_exchange_t *ex, struct mg_connection *conn, const char *cors_origins);
 /* Ends it: the connection no longer points at ex. */
 void http_exchange_end(http_exchange_t *ex, struct mg_connection *conn);
 

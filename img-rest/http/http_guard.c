@@ -169,16 +169,15 @@ static const char *s_key_of(struct mg_connection *conn)
     return key;
 }
 
-void http_guard_client(const http_guard_t *self, struct mg_connection *conn, char *out,
-                       size_t size)
+void http_guard_client(const http_guard_t *self, struct mg_connection *conn, char *out, size_t size)
 {
     const char *key = s_key_of(conn);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (self->n_keys > 0 && key &&
-        EVP_Digest(key, strlen(key), digest, &n, EVP_sha256(), NULL) && n >= 8) {
-        snprintf(out, size, "key:%02x%02x%02x%02x%02x%02x%02x%02x", digest[0], digest[1],
-                 digest[2], digest[3], digest[4], digest[5], digest[6], digest[7]);
+    if (self->n_keys > 0 && key && EVP_Digest(key, strlen(key), digest, &n, EVP_sha256(), NULL) &&
+        n >= 8) {
+        snprintf(out, size, "key:%02x%02x%02x%02x%02x%02x%02x%02x", digest[0], digest[1], digest[2],
+                 digest[3], digest[4], digest[5], digest[6], digest[7]);
         return;
     }
     snprintf(out, size, "addr:%s", mg_get_request_info(conn)->remote_addr);

@@ -103,8 +103,8 @@ static void s_head(struct mg_connection *conn, int status, const char *content_t
               "%s"
               "Connection: %s\r\n"
               "%s\r\n",
-              status, s_reason(conn, status), type_line, length_line,
-              ex ? ex->request_id : "-", cors, keep ? "keep-alive" : "close", extra ? extra : "");
+              status, s_reason(conn, status), type_line, length_line, ex ? ex->request_id : "-",
+              cors, keep ? "keep-alive" : "close", extra ? extra : "");
 }
 
 static int s_send(struct mg_connection *conn, int status, const char *content_type,
@@ -142,7 +142,8 @@ int http_reply_json(struct mg_connection *conn, int status, const json_t *body,
 {
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
         return s_send(conn, 500, JSON_TYPE, NULL, oom, sizeof oom - 1);
     }
     int rc = s_send(conn, status, JSON_TYPE, extra_headers, text, strlen(text));
@@ -241,9 +242,12 @@ int http_reply_civetweb_error(struct mg_connection *conn, int status, const char
     static const struct {
         int status;
         img_errcode_t code;
-    } map[] = {{400, IMG_E_BAD_REQUEST},       {404, IMG_E_NOT_FOUND},
-               {405, IMG_E_METHOD_NOT_ALLOWED}, {413, IMG_E_PAYLOAD_TOO_LARGE},
-               {415, IMG_E_UNSUPPORTED_MEDIA_TYPE}, {500, IMG_E_INTERNAL}};
+    } map[] = {{400, IMG_E_BAD_REQUEST},
+               {404, IMG_E_NOT_FOUND},
+               {405, IMG_E_METHOD_NOT_ALLOWED},
+               {413, IMG_E_PAYLOAD_TOO_LARGE},
+               {415, IMG_E_UNSUPPORTED_MEDIA_TYPE},
+               {500, IMG_E_INTERNAL}};
     img_errcode_t code = status >= 500 ? IMG_E_INTERNAL : IMG_E_BAD_REQUEST;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].status == status)
@@ -251,8 +255,8 @@ int http_reply_civetweb_error(struct mg_connection *conn, int status, const char
     /* civetweb's own statuses (431, 505, ...) are kept; the body is ours */
     char text[256];
     snprintf(text, sizeof text, "%s", message && *message ? message : "the request is malformed");
-    json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", img_error_code_name(code),
-                             "message", text);
+    json_t *body =
+        json_pack("{s:{s:s, s:s}}", "error", "code", img_error_code_name(code), "message", text);
     char *json = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     /* no route began an exchange: this answer has one of its own */

@@ -27,8 +27,9 @@ http_server_t *http_server_new(const rest_app_t *app)
     const img_config_t *cfg = app->cfg;
     char threads[16], timeout[16], idle[16], queue[16];
     if (!http_cors_valid(cfg->cors_origins)) {
-        img_error_set(IMG_E_CONFIG, "cors_origins must be empty, * or a comma list of http(s) "
-                                    "origins, not '%s'",
+        img_error_set(IMG_E_CONFIG,
+                      "cors_origins must be empty, * or a comma list of http(s) "
+                      "origins, not '%s'",
                       cfg->cors_origins);
         return NULL;
     }

@@ -188,8 +188,8 @@ done:
 static int s_reuse(intake_t *self, submit_t *s, const job_t *cached, job_t *job)
 {
     const char *format = json_string_value(json_object_get(cached->result, "format"));
-    const img_format_t *fmt = s->op->result_kind == OP_RESULT_IMAGE ? img_format_by_name(format)
-                                                                   : NULL;
+    const img_format_t *fmt =
+        s->op->result_kind == OP_RESULT_IMAGE ? img_format_by_name(format) : NULL;
     if (s->op->result_kind == OP_RESULT_IMAGE) {
         char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
         if (!fmt || job_files_dir(self->cfg->data_dir, cached->id, dir, sizeof dir) < 0 ||
@@ -258,7 +258,8 @@ static int s_receive(intake_t *self, submit_t *s, job_t *job, bool *replayed)
     job->status = JOB_QUEUED;
     job->created_at = job_now_ms();
     job->input = s_inputs_json(s->op, s->info);
-    snprintf(job->request_id, sizeof job->request_id, "%s", s->req->request_id ? s->req->request_id : "");
+    snprintf(job->request_id, sizeof job->request_id, "%s",
+             s->req->request_id ? s->req->request_id : "");
     snprintf(job->client, sizeof job->client, "%s", s->req->client ? s->req->client : "");
     s_try_cache(self, s, job);
     return s_store(self, s, job, replayed);

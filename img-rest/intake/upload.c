@@ -19,8 +19,8 @@ typedef struct {
     const op_def_t *op;
     const char *dir;
     upload_t *out;
-    int input; /* index of the input being written, or -1 */
-    int fd;    /* its file, or -1 */
+    int input;        /* index of the input being written, or -1 */
+    int fd;           /* its file, or -1 */
     EVP_MD_CTX *hash; /* of its bytes */
     char *pending;    /* its bytes not yet written (UPLOAD_WRITE_SIZE) */
     size_t n_pending;

@@ -27,7 +27,7 @@
 #define UPLOAD_READ_SIZE (64 * 1024)
 #define UPLOAD_WRITE_SIZE (256 * 1024) /* input bytes are written in pieces this large */
 
- /* A request body, as the HTTP layer hands it over. */
+/* A request body, as the HTTP layer hands it over. */
 typedef struct {
     /* Reads up to len bytes: > 0 read, 0 at the end of the body, -1 error. */
     int (*read)(void *ctx, char *buf, size_t len);
@@ -40,11 +40,11 @@ typedef struct {
 } upload_body_t;
 
 typedef struct {
-    json_t *fields;                 /* non-file form fields: name -> string (owned) */
-    bool have[OP_MAX_INPUTS];       /* which of op->inputs arrived (by index) */
-    long long bytes[OP_MAX_INPUTS]; /* their sizes */
+    json_t *fields;                          /* non-file form fields: name -> string (owned) */
+    bool have[OP_MAX_INPUTS];                /* which of op->inputs arrived (by index) */
+    long long bytes[OP_MAX_INPUTS];          /* their sizes */
     unsigned char sha256[OP_MAX_INPUTS][32]; /* their SHA-256, hashed as they stream */
-    long long body_bytes;           /* request body bytes read */
+    long long body_bytes;                    /* request body bytes read */
 } upload_t;
 
 /* Reads body for operation op into dir (an existing

@@ -49,8 +49,8 @@ static void s_purge(housekeeping_t *self, int64_t now)
     int64_t every = cfg->retention_s * 1000LL / 4;
     self->next_purge_ms = now + (every < 1000 ? 1000 : every > 60000 ? 60000 : every);
     /* wall clock: a step back delays one purge, nothing worse */
-    int n = job_store_purge(self->store, now - cfg->retention_s * 1000LL, s_remove_files,
-                            (void *)cfg);
+    int n =
+        job_store_purge(self->store, now - cfg->retention_s * 1000LL, s_remove_files, (void *)cfg);
     if (n < 0)
         log_error("housekeeping: retention failed: %s", img_error_message());
     else if (n > 0)

@@ -1,5 +1,7 @@
 #include "rest_metrics.h"
 
+#include "op_catalog.h"
+
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +23,23 @@ struct rest_metrics {
     metric_t *queued, *in_flight, *engines, *free_threads, *build_info;
 };
 
+/* The series an alert may watch exist from the start, at 0 (a counter
+ * that is absent until its first event makes rate() blind to the first). */
+static void s_zero_series(rest_metrics_t *self)
+{
+    static const char *const events[] = {"dispatched", "requeued", "expired", "message_dropped"};
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        metric_add(self->dispatch, 0, events[i]);
+    for (size_t i = 0; i < op_catalog_count(); i++) {
+        const char *op = op_catalog_at(i)->name;
+        metric_add(self->submitted, 0, op);
+        metric_add(self->finished, 0, op, "complete");
+        metric_add(self->finished, 0, op, "failed");
+    }
+    metric_add(self->upload_bytes, 0);
+    metric_add(self->result_bytes, 0);
+}
+
 rest_metrics_t *rest_metrics_new(void)
 {
     rest_metrics_t *self = calloc(1, sizeof *self);
@@ -33,27 +52,27 @@ rest_metrics_t *rest_metrics_new(void)
                                      "version,libvips");
     self->requests = metrics_counter(r, "img_http_requests_total", "HTTP requests answered.",
                                      "route,method,code");
-    self->duration = metrics_histogram(r, "img_http_request_duration_seconds",
-                                       "Time to answer an HTTP request.", "route,method,code",
-                                       s_http_buckets, 12);
-    self->refusals = metrics_counter(r, "img_http_refusals_total",
-                                     "Error answers, by error code.", "code");
-    self->upload_bytes = metrics_counter(r, "img_upload_bytes_total",
-                                         "Bytes of accepted uploads.", NULL);
-    self->result_bytes = metrics_counter(r, "img_result_bytes_total",
-                                         "Bytes of results sent to clients.", NULL);
+    self->duration =
+        metrics_histogram(r, "img_http_request_duration_seconds", "Time to answer an HTTP request.",
+                          "route,method,code", s_http_buckets, 12);
+    self->refusals =
+        metrics_counter(r, "img_http_refusals_total", "Error answers, by error code.", "code");
+    self->upload_bytes =
+        metrics_counter(r, "img_upload_bytes_total", "Bytes of accepted uploads.", NULL);
+    self->result_bytes =
+        metrics_counter(r, "img_result_bytes_total", "Bytes of results sent to clients.", NULL);
     self->submitted = metrics_counter(r, "img_jobs_submitted_total", "Jobs accepted.", "operation");
-    self->finished = metrics_counter(r, "img_jobs_finished_total",
-                                     "Jobs that ended, by outcome (complete, failed).",
-                                     "operation,outcome");
+    self->finished =
+        metrics_counter(r, "img_jobs_finished_total",
+                        "Jobs that ended, by outcome (complete, failed).", "operation,outcome");
     self->failures = metrics_counter(r, "img_job_failures_total", "Failed jobs, by error code.",
                                      "operation,code");
     self->job_duration = metrics_histogram(r, "img_job_duration_seconds",
                                            "Time from a job's start on an engine to its end.",
                                            "operation", s_job_buckets, 13);
     self->queue_wait = metrics_histogram(r, "img_job_queue_wait_seconds",
-                                         "Time from a job's acceptance to its start.",
-                                         "operation", s_job_buckets, 13);
+                                         "Time from a job's acceptance to its start.", "operation",
+                                         s_job_buckets, 13);
     self->dispatch = metrics_counter(r, "img_dispatch_total", "Dispatcher events.", "event");
     self->queued = metrics_gauge(r, "img_queue_depth", "Jobs queued.", NULL);
     self->in_flight = metrics_gauge(r, "img_jobs_in_flight", "Jobs processing.", NULL);
@@ -62,6 +81,7 @@ rest_metrics_t *rest_metrics_new(void)
     self->free_threads = metrics_gauge(r, "img_engine_threads_free",
                                        "Idle worker threads of the connected engines.", NULL);
     metric_set(self->build_info, 1, IMG_VERSION, VIPS_VERSION);
+    s_zero_series(self);
     return self;
 }
 

@@ -9,10 +9,10 @@
 
 typedef enum { JOB_QUEUED = 0, JOB_PROCESSING, JOB_COMPLETE, JOB_FAILED } job_status_t;
 
-#define JOB_ENGINE_MAX 64     /* engine names (the wire's MSG_ENGINE_MAX) */
+#define JOB_ENGINE_MAX 64 /* engine names (the wire's MSG_ENGINE_MAX) */
 #define JOB_REQUEST_ID_MAX 129
 #define JOB_CLIENT_MAX 80
-#define JOB_CACHE_KEY_MAX 65  /* SHA-256 in hex, and its NUL */
+#define JOB_CACHE_KEY_MAX 65 /* SHA-256 in hex, and its NUL */
 
 typedef struct {
     int64_t seq; /* store-assigned, increasing with creation (pagination order) */
@@ -20,16 +20,16 @@ typedef struct {
     char operation[32];
     job_status_t status;
     int64_t created_at, started_at, finished_at; /* ms since the epoch; 0 = not yet */
-    json_t *params; /* validated parameters (owned) */
+    json_t *params;                              /* validated parameters (owned) */
     json_t *input;  /* the inputs' headers: {width, height, format, bytes, pages} (owned) */
     json_t *result; /* complete only (owned) */
     char error_code[32];
     char error_message[512];
-    int attempts;                      /* tries charged against max_attempts (job_store.h) */
-    int dispatch;                      /* hand-outs so far: the wire's `dispatch` number */
-    char lease_engine[JOB_ENGINE_MAX]; /* the engine holding it while processing */
-    char lease_broker[JOB_ENGINE_MAX]; /* the img-rest that leased or last renewed it */
-    int64_t lease_expires;             /* ms since the epoch */
+    int attempts;                        /* tries charged against max_attempts (job_store.h) */
+    int dispatch;                        /* hand-outs so far: the wire's `dispatch` number */
+    char lease_engine[JOB_ENGINE_MAX];   /* the engine holding it while processing */
+    char lease_broker[JOB_ENGINE_MAX];   /* the img-rest that leased or last renewed it */
+    int64_t lease_expires;               /* ms since the epoch */
     char request_id[JOB_REQUEST_ID_MAX]; /* of the submit; "" when none */
     char client[JOB_CLIENT_MAX];         /* who submitted it: "key:<hash>" or "addr:<ip>" */
     char cache_key[JOB_CACHE_KEY_MAX];   /* what makes a result reusable; "" when none */

@@ -183,8 +183,8 @@ int job_store_purge(job_store_t *self, int64_t before, job_removed_fn fn, void *
     return self->ops->purge(self, before, fn, arg);
 }
 
-int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until,
-                           job_delivery_t *out, int max)
+int job_store_outbox_claim(job_store_t *self, int64_t now, int64_t lease_until, job_delivery_t *out,
+                           int max)
 {
     assert(self && out && max > 0);
     return self->ops->outbox_claim(self, now, lease_until, out, max);

@@ -113,11 +113,10 @@ int job_store_publish_progress(job_store_t *self, const char *id, int percent);
 
 /* Inserts a new job (id, operation, params, input, created_at, request_id,
  * client, cache_key; queued, or complete with result, started_at and
- * finished_at when status says so: a reused result). With opts->idempotency_key: if this client used the key
- * within 24 hours, nothing is inserted and replayed_id gets that job's id
- * (returns 1); the same key with another request hash is -1 with
- * IMG_E_IDEMPOTENCY_MISMATCH. Two identical inserts racing make one job.
- * The job is durable when this returns 0 (inserted) or 1 (replayed).
+ * finished_at when status says so: a reused result). With opts->idempotency_key: if this client
+ * used the key within 24 hours, nothing is inserted and replayed_id gets that job's id (returns 1);
+ * the same key with another request hash is -1 with IMG_E_IDEMPOTENCY_MISMATCH. Two identical
+ * inserts racing make one job. The job is durable when this returns 0 (inserted) or 1 (replayed).
  * opts may be NULL. */
 int job_store_insert(job_store_t *self, const job_t *job, const job_insert_t *opts,
                      char replayed_id[JOB_ID_LEN + 1]);

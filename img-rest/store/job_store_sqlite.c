@@ -89,9 +89,9 @@ static const char *const s_migrations[] = {
 /* Column order read by s_row_to_job; the callback's columns come last and
  * only from statements that join them. */
 #define S_COLS_OF(j)                                                                               \
-    j "seq, " j "id, " j "operation, " j "status, " j "created_at, " j "started_at, " j              \
-      "finished_at, " j "params, " j "input, " j "result, " j "error_code, " j "error_message, " j   \
-      "attempts, " j "lease_engine, " j "lease_expires, " j "dispatch, " j "lease_broker, " j        \
+    j "seq, " j "id, " j "operation, " j "status, " j "created_at, " j "started_at, " j            \
+      "finished_at, " j "params, " j "input, " j "result, " j "error_code, " j "error_message, " j \
+      "attempts, " j "lease_engine, " j "lease_expires, " j "dispatch, " j "lease_broker, " j      \
       "request_id, " j "client, " j "cache_key"
 #define S_COLS S_COLS_OF("j.")
 #define S_RETURNING " RETURNING " S_COLS_OF("")
@@ -143,19 +143,20 @@ static const char *const s_sql[S_STMT_COUNT] = {
                    " created_at = excluded.created_at",
     [S_CALLBACK_PUT] = "INSERT INTO callbacks (job_id, url) VALUES (?1, ?2)",
     [S_GET] = "SELECT " S_COLS "," S_CB_COLS S_FROM " WHERE j.id = ?1",
-    [S_FIND_CACHED] = "SELECT " S_COLS "," S_CB_COLS S_FROM
-                      " WHERE j.cache_key = ?1 AND j.status = 'complete' ORDER BY j.seq DESC LIMIT 1",
+    [S_FIND_CACHED] =
+        "SELECT " S_COLS "," S_CB_COLS S_FROM
+        " WHERE j.cache_key = ?1 AND j.status = 'complete' ORDER BY j.seq DESC LIMIT 1",
     /* ?1 before_seq, ?2 limit, ?3 status, ?4 operation, ?5 client (NULL: any) */
-    [S_LIST] = "SELECT " S_COLS "," S_CB_COLS S_FROM
-               " WHERE j.seq < ?1 AND (?3 IS NULL OR j.status = ?3)"
-               " AND (?4 IS NULL OR j.operation = ?4) AND (?5 IS NULL OR j.client = ?5)"
-               " ORDER BY j.seq DESC LIMIT ?2",
+    [S_LIST] =
+        "SELECT " S_COLS "," S_CB_COLS S_FROM " WHERE j.seq < ?1 AND (?3 IS NULL OR j.status = ?3)"
+        " AND (?4 IS NULL OR j.operation = ?4) AND (?5 IS NULL OR j.client = ?5)"
+        " ORDER BY j.seq DESC LIMIT ?2",
     [S_COUNT] = "SELECT count(*) FROM jobs WHERE status = ?1",
     /* claim */
     [S_CLAIM] = "UPDATE jobs SET status = 'processing', dispatch = dispatch + 1,"
                 " lease_engine = ?1, lease_broker = ?2, lease_expires = ?3, lost_dispatch = 0"
-                " WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1)"
-                S_RETURNING,
+                " WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT "
+                "1)" S_RETURNING,
     /* renew */
     [S_RENEW] = "UPDATE jobs SET lease_expires = ?4, lease_broker = ?3"
                 " WHERE id = ?1 AND status = 'processing' AND lease_engine = ?2",
@@ -168,8 +169,9 @@ static const char *const s_sql[S_STMT_COUNT] = {
                  " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
                  " WHERE id = ?1 AND status = 'processing' AND dispatch = ?2",
     /* a finished job's delivery becomes due: ?1 now */
-    [S_CALLBACKS_DUE] = "UPDATE callbacks SET due_at = ?1 WHERE state = 'pending' AND due_at IS NULL"
-                        " AND job_id IN (SELECT id FROM jobs WHERE status IN ('complete','failed'))",
+    [S_CALLBACKS_DUE] =
+        "UPDATE callbacks SET due_at = ?1 WHERE state = 'pending' AND due_at IS NULL"
+        " AND job_id IN (SELECT id FROM jobs WHERE status IN ('complete','failed'))",
     /* requeue, and the late one that un-charges a lapsed dispatch */
     [S_REQUEUE] = "UPDATE jobs SET attempts = CASE WHEN status = 'queued' THEN attempts - 1"
                   " ELSE attempts END, status = 'queued', lost_dispatch = 0,"
@@ -182,20 +184,20 @@ static const char *const s_sql[S_STMT_COUNT] = {
                   " AND lease_engine = ?1 AND lease_broker = ?2 AND lease_expires > 0",
     /* expire: ?1 now, ?2 max_attempts, ?3 the worker_lost code (SQLite
      * evaluates every SET expression on the old row) */
-    [S_EXPIRE] = "UPDATE jobs SET"
-                 " status = CASE WHEN " S_LAST_TRY " THEN 'failed' ELSE 'queued' END,"
-                 " attempts = CASE WHEN " S_CHARGED " THEN attempts + 1 ELSE attempts END,"
-                 " lost_dispatch = CASE WHEN " S_CHARGED " AND NOT " S_LAST_TRY
-                 " THEN dispatch ELSE 0 END,"
-                 " error_code = CASE WHEN " S_LAST_TRY " THEN ?3 ELSE error_code END,"
-                 " error_message = CASE WHEN NOT " S_LAST_TRY " THEN error_message"
-                 "  WHEN attempts = 0 THEN 'the job was attempted once and its engine was lost"
-                 " or timed out'"
-                 "  ELSE printf('the job was attempted %d times and its engine was lost or timed"
-                 " out each time', attempts + 1) END,"
-                 " finished_at = CASE WHEN " S_LAST_TRY " THEN ?1 ELSE finished_at END,"
-                 " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
-                 " WHERE status = 'processing' AND lease_expires < ?1 RETURNING id",
+    [S_EXPIRE] =
+        "UPDATE jobs SET"
+        " status = CASE WHEN " S_LAST_TRY " THEN 'failed' ELSE 'queued' END,"
+        " attempts = CASE WHEN " S_CHARGED " THEN attempts + 1 ELSE attempts END,"
+        " lost_dispatch = CASE WHEN " S_CHARGED " AND NOT " S_LAST_TRY " THEN dispatch ELSE 0 END,"
+        " error_code = CASE WHEN " S_LAST_TRY " THEN ?3 ELSE error_code END,"
+        " error_message = CASE WHEN NOT " S_LAST_TRY " THEN error_message"
+        "  WHEN attempts = 0 THEN 'the job was attempted once and its engine was lost"
+        " or timed out'"
+        "  ELSE printf('the job was attempted %d times and its engine was lost or timed"
+        " out each time', attempts + 1) END,"
+        " finished_at = CASE WHEN " S_LAST_TRY " THEN ?1 ELSE finished_at END,"
+        " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
+        " WHERE status = 'processing' AND lease_expires < ?1 RETURNING id",
     [S_DELETE] = "DELETE FROM jobs WHERE id = ?1" S_RETURNING,
     [S_DELETE_CALLBACK] = "DELETE FROM callbacks WHERE job_id = ?1",
     /* a retry with the key of a deleted job makes a new one */
@@ -567,7 +569,8 @@ static int s_list(job_store_t *base, const job_filter_t *filter, job_t **jobs, s
     s_bind_text(st, 3, filter->status, &rc);
     s_bind_text(st, 4, filter->operation, &rc);
     s_bind_text(st, 5, filter->client, &rc);
-    int failed = rc != SQLITE_OK ? (s_fail(s, "list"), -1) : s_rows(s, st, rows, limit, &count, &more);
+    int failed =
+        rc != SQLITE_OK ? (s_fail(s, "list"), -1) : s_rows(s, st, rows, limit, &count, &more);
     sqlite3_reset(st);
     pthread_mutex_unlock(&s->lock);
     if (failed) {
@@ -702,8 +705,7 @@ static int s_finish(job_store_t *base, const char *id, int dispatch, const json_
     s_bind_text(st, 3, job_status_name(failed ? JOB_FAILED : JOB_COMPLETE), &rc);
     s_bind_json(st, 4, failed ? NULL : result, &rc);
     s_bind_text(st, 5, error_code, &rc);
-    s_bind_text(st, 6, failed ? (error_message && *error_message ? error_message : "failed")
-                              : NULL,
+    s_bind_text(st, 6, failed ? (error_message && *error_message ? error_message : "failed") : NULL,
                 &rc);
     s_bind_int64(st, 7, now, &rc);
     changed = s_exec(s, st, rc, "finish");
@@ -784,7 +786,8 @@ static int s_expire(job_store_t *base, int64_t now, int max_attempts)
     s_bind_int64(st, 1, now, &rc);
     s_bind_int64(st, 2, max_attempts, &rc);
     s_bind_text(st, 3, img_error_code_name(IMG_E_WORKER_LOST), &rc);
-    n = rc == SQLITE_OK ? s_collect_ids(s, st, ids, S_MAX_CHANGED, "expire") : (s_fail(s, "expire"), -1);
+    n = rc == SQLITE_OK ? s_collect_ids(s, st, ids, S_MAX_CHANGED, "expire")
+                        : (s_fail(s, "expire"), -1);
     sqlite3_reset(st);
     if (n > 0) { /* the jobs failed now: their deliveries are due */
         st = s_stmt(s, S_CALLBACKS_DUE);

@@ -42,7 +42,8 @@ static int s_create(const char *path, char out[WEBHOOK_SECRET_MAX])
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) {
         usleep(100000); /* the other replica writes it now */
-        return s_read(path, out) == 0 ? 0 : (img_error_set(IMG_E_CONFIG, "%s is unreadable", path), -1);
+        return s_read(path, out) == 0 ? 0
+                                      : (img_error_set(IMG_E_CONFIG, "%s is unreadable", path), -1);
     }
     bool ok = fd >= 0 && write(fd, out, 64) == 64 && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     if (fd >= 0)

@@ -17,7 +17,6 @@
 int webhook_secret_load(const img_config_t *cfg, char out[WEBHOOK_SECRET_MAX]);
 
 /* "t=<t>,v1=<hex HMAC-SHA256 of "<t>.<body>">" into out (at least 80 bytes). 0 or -1. */
-int webhook_secret_sign(const char *secret, long long t, const char *body, char *out,
-                        size_t size);
+int webhook_secret_sign(const char *secret, long long t, const char *body, char *out, size_t size);
 
 #endif

@@ -16,8 +16,8 @@
 
 #define BATCH 16
 #define CALL_TIMEOUT_MS 10000
-#define LEASE_MS 60000  /* no other replica takes a claimed delivery for this long */
-#define IDLE_MS 1000    /* the outbox is looked at least this often */
+#define LEASE_MS 60000 /* no other replica takes a claimed delivery for this long */
+#define IDLE_MS 1000   /* the outbox is looked at least this often */
 #define BACKOFF_CAP_MS (15 * 60 * 1000)
 
 /* One call in flight. */
@@ -99,8 +99,12 @@ static int s_headers(webhooks_t *self, call_t *c, const job_t *job)
     if (webhook_secret_sign(self->secret, t, c->body, signature, sizeof signature) < 0)
         return -1;
     const char *event = job->status == JOB_COMPLETE ? "job.complete" : "job.failed";
-    const char *lines[] = {"Content-Type: application/json; charset=utf-8", NULL, NULL, NULL,
-                           "User-Agent: img-rest", "Expect:"};
+    const char *lines[] = {"Content-Type: application/json; charset=utf-8",
+                           NULL,
+                           NULL,
+                           NULL,
+                           "User-Agent: img-rest",
+                           "Expect:"};
     char ev[64], sig[200], rid[200];
     snprintf(ev, sizeof ev, "X-Img-Event: %s", event);
     snprintf(sig, sizeof sig, "X-Img-Signature: %s", signature);
@@ -178,7 +182,9 @@ static void s_record(webhooks_t *self, call_t *c, CURLcode result)
         log_error("webhooks: %s", img_error_message());
     log_msg(delivered ? IMG_LOG_INFO : IMG_LOG_WARN, "webhooks: job %s: call %d to %s %s (%s)",
             c->d.id, attempts, c->host,
-            delivered ? "delivered" : last ? "failed for good" : "failed, will retry",
+            delivered ? "delivered"
+            : last    ? "failed for good"
+                      : "failed, will retry",
             result == CURLE_OK ? "answered" : curl_easy_strerror(result));
 }
 

@@ -49,17 +49,17 @@ typedef struct {
     int retention_s;
     char docs_dir[CONFIG_STR_MAX];
     char app_dir[CONFIG_STR_MAX];
-    char api_keys[CONFIG_STR_MAX]; /* comma-separated; empty = no auth */
+    char api_keys[CONFIG_STR_MAX];     /* comma-separated; empty = no auth */
     char cors_origins[CONFIG_STR_MAX]; /* "", "*" or comma-separated origins */
     int keep_alive_timeout_ms;
     int max_event_streams;
-    int result_cache; /* 1: a job equal to a complete one reuses its result */
+    int result_cache;                    /* 1: a job equal to a complete one reuses its result */
     char webhook_secret[CONFIG_STR_MAX]; /* empty: <data_dir>/webhook_secret, made once */
     int webhook_max_attempts;
     char webhook_allow[CONFIG_STR_MAX]; /* hosts and CIDRs callbacks may reach anyway */
-    int rate_limit_per_min;        /* per key (or per client address); 0 = off */
+    int rate_limit_per_min;             /* per key (or per client address); 0 = off */
     /* img-engine */
-    int engine_threads; /* 0 = number of cores */
+    int engine_threads;       /* 0 = number of cores */
     char metrics_listen[128]; /* img-engine's /metrics; empty = none */
     int shutdown_grace_s;
 } img_config_t;

@@ -18,8 +18,7 @@ static int s_eight_bit(VipsImage *in, VipsInterpretation target, VipsImage **t, 
     }
     if (x->BandFmt != VIPS_FORMAT_UCHAR) {
         /* ushort -> uchar keeps the top 8 bits; other formats are clipped */
-        if (vips_cast(x, &t[1], VIPS_FORMAT_UCHAR, "shift", x->BandFmt == VIPS_FORMAT_USHORT,
-                      NULL))
+        if (vips_cast(x, &t[1], VIPS_FORMAT_UCHAR, "shift", x->BandFmt == VIPS_FORMAT_USHORT, NULL))
             return -1;
         x = t[1];
     }

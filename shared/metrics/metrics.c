@@ -174,8 +174,8 @@ metric_t *metrics_gauge(metrics_t *self, const char *name, const char *help, con
     return s_family(self, M_GAUGE, name, help, labels);
 }
 
-metric_t *metrics_histogram(metrics_t *self, const char *name, const char *help,
-                            const char *labels, const double *buckets, int n)
+metric_t *metrics_histogram(metrics_t *self, const char *name, const char *help, const char *labels,
+                            const double *buckets, int n)
 {
     if (n < 1 || n > MAX_BUCKETS)
         return NULL;
@@ -345,10 +345,11 @@ static int s_proc_stat(double *cpu_s, double *vsize, double *rss, double *start_
     char *p = strrchr(buf, ')'); /* the command may hold blanks */
     unsigned long long ut, st, vs, start;
     long long rs;
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-                     "%llu %llu %lld",
-                     &ut, &st, &start, &vs, &rs) != 5)
+    if (!p ||
+        sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+               "%llu %llu %lld",
+               &ut, &st, &start, &vs, &rs) != 5)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
     *cpu_s = (double)(ut + st) / (double)hz;

@@ -26,12 +26,11 @@ void metrics_destroy(metrics_t **self);
 
 /* Families, owned by the registry. labels: comma-separated label names
  * ("route,method,code") or NULL. NULL on a bad name or out of memory. */
-metric_t *metrics_counter(metrics_t *self, const char *name, const char *help,
-                          const char *labels);
+metric_t *metrics_counter(metrics_t *self, const char *name, const char *help, const char *labels);
 metric_t *metrics_gauge(metrics_t *self, const char *name, const char *help, const char *labels);
 /* buckets: n increasing upper bounds (the +Inf bucket is implied). */
-metric_t *metrics_histogram(metrics_t *self, const char *name, const char *help,
-                            const char *labels, const double *buckets, int n);
+metric_t *metrics_histogram(metrics_t *self, const char *name, const char *help, const char *labels,
+                            const double *buckets, int n);
 
 /* One series' value: as many label values (strings) as the family has
  * labels follow v. add: counters and gauges; set: gauges; observe:

@@ -33,7 +33,7 @@
 
 #define OP_MAX_INPUTS 2
 
-struct _VipsImage;           /* VipsImage, opaque here */
+struct _VipsImage;              /* VipsImage, opaque here */
 typedef struct op_job op_job_t; /* one running job: op_job.h */
 
 typedef enum {

@@ -12,19 +12,8 @@ extern const op_def_t op_test_fault;
 
 /* One line per operation. */
 static const op_def_t *const s_ops[] = {
-    &op_resize,
-    &op_thumbnail,
-    &op_diff,
-    &op_dither,
-    &op_info,
-    &op_rotate,
-    &op_flip,
-    &op_crop,
-    &op_blur,
-    &op_sharpen,
-    &op_grayscale,
-    &op_convert,
-    &op_pipeline,
+    &op_resize, &op_thumbnail, &op_diff,    &op_dither,    &op_info,    &op_rotate,   &op_flip,
+    &op_crop,   &op_blur,      &op_sharpen, &op_grayscale, &op_convert, &op_pipeline,
 };
 
 #define N_OPS (sizeof s_ops / sizeof s_ops[0])

@@ -71,8 +71,8 @@ static int s_plan(json_t *params, const op_size_t *in, const img_config_t *cfg, 
     (void)params;
     (void)cfg;
     if (in[0].width != in[1].width || in[0].height != in[1].height) {
-        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d",
-                      in[0].width, in[0].height, in[1].width, in[1].height);
+        img_error_set(IMG_E_DIMENSION_MISMATCH, "image1 is %dx%d but image2 is %dx%d", in[0].width,
+                      in[0].height, in[1].width, in[1].height);
         return -1;
     }
     *out = in[1];

@@ -81,8 +81,8 @@ static void s_row(s_dither_t *d, uint8_t *row, int dir)
 }
 
 /* Dithers the colour bands of buf (interleaved 8-bit) in place. */
-static int s_dither(op_job_t *job, uint8_t *buf, int width, int height, int bands,
-                    int colour_bands, int levels)
+static int s_dither(op_job_t *job, uint8_t *buf, int width, int height, int bands, int colour_bands,
+                    int levels)
 {
     s_dither_t d = {.width = width,
                     .height = height,
@@ -130,8 +130,8 @@ static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "dither: decoding failed");
         goto done;
     }
-    if (s_dither(job, buf, width, height, bands, colour_bands,
-                 op_param_int(params, "levels", 2)) != 0)
+    if (s_dither(job, buf, width, height, bands, colour_bands, op_param_int(params, "levels", 2)) !=
+        0)
         goto done;
     *out = image_pixels_wrap(buf, size, width, height, bands, eight->Type);
     buf = NULL; /* taken, also on failure */

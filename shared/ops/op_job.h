@@ -41,15 +41,15 @@ typedef struct {
 struct op_job {
     /* in: set by the runner, not owned */
     const op_def_t *op;
-    const json_t *params;                /* validated and planned */
-    const char *inputs[OP_MAX_INPUTS];   /* input file paths, in op->inputs order */
-    const image_info_t *info;            /* their headers, same order */
+    const json_t *params;              /* validated and planned */
+    const char *inputs[OP_MAX_INPUTS]; /* input file paths, in op->inputs order */
+    const image_info_t *info;          /* their headers, same order */
     const img_config_t *cfg;
-    const op_monitor_t *monitor;         /* NULL: no time limit (tests) */
-    int timeout_ms;                      /* for the timeout message */
+    const op_monitor_t *monitor; /* NULL: no time limit (tests) */
+    int timeout_ms;              /* for the timeout message */
     /* out: owned by the job; the runner releases them */
-    VipsImage *out;     /* `run` of an image operation: the image to write */
-    json_t *extra;      /* fields added to the result object (diff boxes, info, steps) */
+    VipsImage *out; /* `run` of an image operation: the image to write */
+    json_t *extra;  /* fields added to the result object (diff boxes, info, steps) */
 };
 
 /* How op_job_open() reads an input. */

@@ -52,11 +52,11 @@ static double s_max(const op_param_t *p, const img_config_t *cfg)
 static json_t *s_out_of_range(const op_param_t *p, const char *given, const img_config_t *cfg)
 {
     if (p->type == OP_PARAM_INT)
-        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from %.15g to %.15g", given, p->min,
-                      s_max(p, cfg));
+        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be an integer from %.15g to %.15g", given,
+                      p->min, s_max(p, cfg));
     else
-        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be a number from %.15g to %.15g", given, p->min,
-                      s_max(p, cfg));
+        img_error_set(IMG_E_INVALID_PARAMETER, "%s must be a number from %.15g to %.15g", given,
+                      p->min, s_max(p, cfg));
     return NULL;
 }
 

@@ -20,7 +20,7 @@ static const op_param_t s_params[] = {
 static VipsAngle s_angle(const json_t *params)
 {
     const char *a = op_param_str(params, "angle", "90");
-    return strcmp(a, "180") == 0 ? VIPS_ANGLE_D180
+    return strcmp(a, "180") == 0   ? VIPS_ANGLE_D180
            : strcmp(a, "270") == 0 ? VIPS_ANGLE_D270
                                    : VIPS_ANGLE_D90;
 }

@@ -54,8 +54,8 @@ static bool s_wait(int *status)
 
 static bool s_finished(int status)
 {
-    return s_stop_signal || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
-                                                   WEXITSTATUS(status) == CLI_EXIT_CONFIG));
+    return s_stop_signal || (WIFEXITED(status) &&
+                             (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == CLI_EXIT_CONFIG));
 }
 
 static void s_log_crash(const supervisor_spec_t *spec, int status)
@@ -65,8 +65,7 @@ static void s_log_crash(const supervisor_spec_t *spec, int status)
         log_error("supervisor: %s died of signal %d; restarting it%s%s", spec->name,
                   WTERMSIG(status), note ? " " : "", note ? note : "");
     else
-        log_error("supervisor: %s exited with %d; restarting it", spec->name,
-                  WEXITSTATUS(status));
+        log_error("supervisor: %s exited with %d; restarting it", spec->name, WEXITSTATUS(status));
 }
 
 int supervisor_run(const supervisor_spec_t *spec)

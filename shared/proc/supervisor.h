@@ -15,9 +15,9 @@
 #define IMG_SUPERVISOR_H
 
 typedef struct {
-    const char *name;              /* the child's name in log lines: "engine" */
-    int (*child_main)(void *arg);  /* the work; its return value is the child's exit code */
-    void *arg;                     /* passed to every function here */
+    const char *name;             /* the child's name in log lines: "engine" */
+    int (*child_main)(void *arg); /* the work; its return value is the child's exit code */
+    void *arg;                    /* passed to every function here */
     /* Optional hooks: before the first start (in the supervisor), at the
      * start of each child, and after a child died of a crash (in the
      * supervisor, before the restart; returns a note for the log line). */

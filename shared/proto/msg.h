@@ -47,22 +47,22 @@ typedef enum {
 /* Every field of every message; a message type uses some (msg_schema.c). */
 typedef struct {
     msg_type_t type;
-    char engine[MSG_ENGINE_MAX];   /* the sending engine's name */
-    int credit;                    /* jobs more the engine can take now */
-    int free_threads;              /* wire "free": threads idle now */
-    int n_held;                    /* wire "held": the jobs the engine holds */
-    char (*held)[JOB_ID_LEN + 1];  /* n_held ids, owned (msg_clear frees) */
-    char id[JOB_ID_LEN + 1];       /* a job id */
-    char operation[MSG_OP_MAX];    /* an operation's name */
-    json_t *params;                /* the job's parameters, owned */
-    int dispatch;                  /* the job's dispatch number (never repeats) */
-    int timeout_ms;                /* the attempt's time limit */
-    int percent;                   /* progress 0..100 */
+    char engine[MSG_ENGINE_MAX];         /* the sending engine's name */
+    int credit;                          /* jobs more the engine can take now */
+    int free_threads;                    /* wire "free": threads idle now */
+    int n_held;                          /* wire "held": the jobs the engine holds */
+    char (*held)[JOB_ID_LEN + 1];        /* n_held ids, owned (msg_clear frees) */
+    char id[JOB_ID_LEN + 1];             /* a job id */
+    char operation[MSG_OP_MAX];          /* an operation's name */
+    json_t *params;                      /* the job's parameters, owned */
+    int dispatch;                        /* the job's dispatch number (never repeats) */
+    int timeout_ms;                      /* the attempt's time limit */
+    int percent;                         /* progress 0..100 */
     char request_id[MSG_REQUEST_ID_MAX]; /* the submit's request id, or "" */
-    bool ok;                       /* wire "status": complete (true) or failed */
-    json_t *result;                /* complete: the result object, owned */
-    char error_code[32];           /* failed: snake_case */
-    char error_message[512];       /* failed */
+    bool ok;                             /* wire "status": complete (true) or failed */
+    json_t *result;                      /* complete: the result object, owned */
+    char error_code[32];                 /* failed: snake_case */
+    char error_message[512];             /* failed */
 } msg_t;
 
 /* "ready", "job", ...; NULL for an invalid type. */

@@ -3,12 +3,14 @@
 #include <stddef.h>
 
 #define F(field, member, kind_, ...)                                                               \
-    {.name = field,                                                                                \
-     .kind = kind_,                                                                                \
-     .offset = offsetof(msg_t, member),                                                            \
-     .size = sizeof(((msg_t *)0)->member),                                                         \
-     __VA_ARGS__}
-#define END {.name = NULL}
+    {                                                                                              \
+        .name = field, .kind = kind_, .offset = offsetof(msg_t, member),                           \
+        .size = sizeof(((msg_t *)0)->member), __VA_ARGS__                                          \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 
 #define ENGINE F("engine", engine, MSG_F_ENGINE)
 #define ID F("id", id, MSG_F_ID)
@@ -17,12 +19,12 @@
 /* img-engine -> img-rest */
 static const msg_field_t s_ready[] = {ENGINE, F("credit", credit, MSG_F_INT, .min = 1, .max = 1024),
                                       END};
-static const msg_field_t s_heartbeat[] = {
-    ENGINE, F("free", free_threads, MSG_F_INT, .min = 0, .max = 1024),
-    F("held", held, MSG_F_IDS, .max = MSG_MAX_HELD), END};
+static const msg_field_t s_heartbeat[] = {ENGINE,
+                                          F("free", free_threads, MSG_F_INT, .min = 0, .max = 1024),
+                                          F("held", held, MSG_F_IDS, .max = MSG_MAX_HELD), END};
 static const msg_field_t s_started[] = {ID, DISPATCH, END};
-static const msg_field_t s_progress[] = {ID, DISPATCH,
-                                         F("percent", percent, MSG_F_INT, .min = 0, .max = 100), END};
+static const msg_field_t s_progress[] = {
+    ID, DISPATCH, F("percent", percent, MSG_F_INT, .min = 0, .max = 100), END};
 static const msg_field_t s_done[] = {
     ID,
     DISPATCH,

@@ -113,6 +113,8 @@ class Service:
             "broker_connect": self.broker,
             "docs_dir": os.path.join(SOURCE_DIR, "docs"),
             "retention_s": 0,
+            # equal jobs run as they are submitted (the cache has its own tests)
+            "result_cache": 0,
         }
         self.settings.update({k: str(v) for k, v in (config or {}).items()})
         self.config_path = os.path.join(self.dir, "img.conf")
@@ -347,7 +349,7 @@ class Service:
         return st, data
 
 
-_METRIC_LINE = re.compile(r'([a-z_]+(?:\{[a-z_]+="[^"]*"\})?) (-?[0-9.e+]+)')
+_METRIC_LINE = re.compile(r'([a-z_]+(?:\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})?) (-?[0-9.e+]+|NaN|[+-]Inf)')
 
 
 def parse_metrics(text):

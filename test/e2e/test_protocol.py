@@ -196,10 +196,6 @@ class Protocol(ServiceTestCase):
         self.assertNotIn("progress", st)
         self.assertNotIn("progress", self._job(job_id))
 
-    # Pending: img-rest does not read the X-Request-Id header yet (the intake
-    # never fills job->request_id), so the `job` message carries none. Remove
-    # this decorator when request ids are implemented.
-    @unittest.expectedFailure
     def test_job_message_carries_the_request_id(self):
         request_id = "e2e-" + uuid.uuid4().hex
         job_id = self._submit(headers={"X-Request-Id": request_id})

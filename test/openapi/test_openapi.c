@@ -505,9 +505,12 @@ static void test_pipeline_steps_from_the_catalogue(void **state)
     for (size_t i = 0; i < n; i++) {
         const op_def_t *op = ops[i];
         const json_t *ref = json_object_get(mapping, op->name);
-        if (!op->apply) {
+        bool chains = false; /* a pipeline is not a step of itself */
+        for (const op_param_t *p = op->params; p && p->name; p++)
+            chains = chains || p->type == OP_PARAM_STEPS;
+        if (!op->apply || chains) {
             if (ref)
-                fail_msg("%s is not a step (no apply) but is one of the steps", op->name);
+                fail_msg("%s is not a step but is one of the steps", op->name);
             continue;
         }
         if (!ref)

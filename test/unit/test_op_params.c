@@ -162,8 +162,8 @@ static void s_check_steps(const op_def_t *op, const op_param_t *p, const char *k
     char expect[128];
     snprintf(expect, sizeof expect, "%s must be a JSON array of %.15g to %.15g objects", key,
              p->min, p->max);
-    static const char *const bad[] = {"", "{}", "[]", "[1]", "[{}, 2]", "not json", "{\"op\":1}",
-                                      NULL};
+    static const char *const bad[] = {"",        "{}",       "[]",         "[1]",
+                                      "[{}, 2]", "not json", "{\"op\":1}", NULL};
     for (const char *const *b = bad; *b; b++)
         s_expect_invalid(op, key, json_string(*b), expect);
     json_t *too_many = json_array();
