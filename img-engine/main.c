@@ -81,12 +81,12 @@ static const char *s_crash_report_collect(void *arg)
 int main(int argc, char **argv)
 {
     static img_config_t cfg;
-    static const cli_spec_t spec = {"img-engine", "curve_client", "no-supervisor"};
-    bool unsupervised;
-    int rc = cli_start(&spec, argc, argv, &cfg, &unsupervised);
+    static const cli_spec_t spec = {"img-engine", "curve_client", NULL};
+    cli_flags_t flags;
+    int rc = cli_start(&spec, argc, argv, &cfg, &flags);
     if (rc >= 0)
         return rc;
-    if (unsupervised)
+    if (flags.no_supervisor)
         return s_engine_main(&cfg);
     const supervisor_spec_t supervised = {.name = "engine",
                                           .child_main = s_engine_main,

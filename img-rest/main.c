@@ -15,6 +15,7 @@
 #include "log.h"
 #include "rest_metrics.h"
 #include "site.h"
+#include "supervisor.h"
 #include "openapi.h"
 #include "rest_app.h"
 #include "vips_server.h"
@@ -136,25 +137,21 @@ static int s_print_openapi(const img_config_t *cfg)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* The server itself (in the supervised child): serves until SIGINT or
+ * SIGTERM. Its exit code: 0, CLI_EXIT_CONFIG for a setting that cannot
+ * work (not restarted), 1 otherwise. */
+static int s_serve(void *arg)
 {
-    static img_config_t cfg;
-    static const cli_spec_t spec = {"img-rest", "curve_server", "print-openapi"};
-    bool print_openapi;
-    int rc = cli_start(&spec, argc, argv, &cfg, &print_openapi);
-    if (rc >= 0)
-        return rc;
-    if (print_openapi)
-        return s_print_openapi(&cfg);
+    const img_config_t *cfg = arg;
     s_block_signals();
     rest_app_t app = {0};
     char name[64];
     http_server_t *http = NULL;
-    rc = 1;
-    if (s_start(&app, &cfg, name, sizeof name) < 0 || !(http = http_server_new(&app)))
+    int rc = 1;
+    if (s_start(&app, cfg, name, sizeof name) < 0 || !(http = http_server_new(&app)))
         goto done;
     log_info("rest: %s serving on http://localhost:%d/ (data in %s, %s job store)", name,
-             http_server_port(http), cfg.data_dir, job_store_backend(app.store));
+             http_server_port(http), cfg->data_dir, job_store_backend(app.store));
     int sig = s_wait_for_stop();
     log_info("rest: %s received, finishing requests in progress", strsignal(sig));
     rc = 0;
@@ -168,4 +165,20 @@ done:
     vips_shutdown();
     log_info("rest: stopped");
     return rc == 0 ? 0 : img_error_code() == IMG_E_CONFIG ? CLI_EXIT_CONFIG : 1;
+}
+
+int main(int argc, char **argv)
+{
+    static img_config_t cfg;
+    static const cli_spec_t spec = {"img-rest", "curve_server", "print-openapi"};
+    cli_flags_t flags;
+    int rc = cli_start(&spec, argc, argv, &cfg, &flags);
+    if (rc >= 0)
+        return rc;
+    if (flags.extra)
+        return s_print_openapi(&cfg);
+    if (flags.no_supervisor)
+        return s_serve(&cfg);
+    const supervisor_spec_t supervised = {.name = "img-rest", .child_main = s_serve, .arg = &cfg};
+    return supervisor_run(&supervised);
 }

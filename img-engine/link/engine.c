@@ -1,7 +1,7 @@
 #include "engine.h"
 
+#include "broker_link.h"
 #include "crash_report.h"
-#include "curve.h"
 #include "deadline.h"
 #include "engine_metrics.h"
 #include "instance_name.h"
@@ -40,14 +40,13 @@ struct engine {
     worker_env_t env; /* what the worker threads share */
     engine_metrics_t *metrics;
     char name[MSG_ENGINE_MAX];
-    zsock_t *dealer;
+    broker_link_t *link;
     zpoller_t *poller;
     slot_t *slots;
     int n_slots;
     volatile sig_atomic_t stopping;
     bool draining;
     int64_t drain_deadline_ms;
-    int64_t broker_seen_ms;
 };
 
 static int64_t s_now(void)
@@ -69,16 +68,7 @@ static int s_free_slots(const engine_t *self)
 
 static void s_send(engine_t *self, msg_t *m)
 {
-    size_t len;
-    char *text = msg_encode(m, &len);
-    if (!text) {
-        log_error("engine: %s", img_error_message());
-        return;
-    }
-    /* DEALER: queued while disconnected, up to the high-water mark */
-    if (zsock_send(self->dealer, "b", text, len) < 0)
-        log_warn("engine: cannot send '%s' to the broker", msg_type_name(m->type));
-    free(text);
+    broker_link_send(self->link, m, s_now());
 }
 
 static void s_send_ready(engine_t *self, int credit)
@@ -122,49 +112,17 @@ static void s_send_id(engine_t *self, msg_type_t type, const char *id, int dispa
 
 /* ---- the broker link ---- */
 
-/* CURVE client: the broker's public key and this worker's key pair. */
-static int s_curve(engine_t *self)
+/* Connects (or moves) to a broker and tells it the free threads. */
+static int s_connect(engine_t *self, bool fail_over)
 {
-    const img_config_t *cfg = self->cfg;
-    if (!curve_key_valid(cfg->curve_server_public) || !curve_key_valid(cfg->curve_client_public) ||
-        !curve_key_valid(cfg->curve_client_secret)) {
-        img_error_set(IMG_E_CONFIG, "CURVE needs curve_server_public, curve_client_public "
-                                    "and curve_client_secret as Z85 keys");
+    zsock_t *old = broker_link_socket(self->link);
+    if (old)
+        zpoller_remove(self->poller, old);
+    int64_t now = s_now();
+    if ((fail_over ? broker_link_fail_over(self->link, now)
+                   : broker_link_connect(self->link, now)) < 0)
         return -1;
-    }
-    zsock_set_curve_serverkey(self->dealer, cfg->curve_server_public);
-    zsock_set_curve_publickey(self->dealer, cfg->curve_client_public);
-    zsock_set_curve_secretkey(self->dealer, cfg->curve_client_secret);
-    return 0;
-}
-
-static int s_connect(engine_t *self)
-{
-    if (self->dealer) {
-        zpoller_remove(self->poller, self->dealer);
-        zsock_destroy(&self->dealer);
-    }
-    self->dealer = zsock_new(ZMQ_DEALER);
-    if (!self->dealer) {
-        img_error_set(IMG_E_INTERNAL, "cannot create the ZeroMQ socket");
-        return -1;
-    }
-    zsock_set_identity(self->dealer, self->name);
-    if (self->cfg->curve_server_public[0] && s_curve(self) < 0)
-        return -1;
-    zsock_set_maxmsgsize(self->dealer, self->cfg->max_message_bytes);
-    zsock_set_linger(self->dealer, 2000);
-    zsock_set_rcvtimeo(self->dealer, 0);
-    zsock_set_sndtimeo(self->dealer, 0);
-    zsock_set_reconnect_ivl(self->dealer, 200);
-    zsock_set_reconnect_ivl_max(self->dealer, 2000);
-    if (zsock_connect(self->dealer, "%s", self->cfg->broker_connect) < 0) {
-        img_error_set(IMG_E_CONFIG, "broker_connect: cannot connect to %s",
-                      self->cfg->broker_connect);
-        return -1;
-    }
-    zpoller_add(self->poller, self->dealer);
-    self->broker_seen_ms = s_now();
+    zpoller_add(self->poller, broker_link_socket(self->link));
     s_send_ready(self, s_free_slots(self));
     return 0;
 }
@@ -209,33 +167,20 @@ static void s_on_job(engine_t *self, msg_t **m)
 
 static void s_on_broker(engine_t *self)
 {
-    for (int k = 0; k < 1000; k++) {
-        zframe_t *frame = zframe_recv(self->dealer);
-        if (!frame)
-            return;
-        self->broker_seen_ms = s_now();
-        msg_t *m = calloc(1, sizeof *m);
-        if (!m || zframe_more(frame) ||
-            msg_decode(zframe_data(frame), zframe_size(frame), (size_t)self->cfg->max_message_bytes,
-                       m) < 0) {
-            log_warn("engine: dropped a bad message from the broker: %s",
-                     m ? img_error_message() : "out of memory");
-            /* skip the rest of a multi-frame message */
-            while (zsock_rcvmore(self->dealer)) {
-                zframe_destroy(&frame);
-                frame = zframe_recv(self->dealer);
-            }
-        } else if (m->type == MSG_JOB) {
+    msg_t *m;
+    int rc;
+    for (int k = 0; k < 1000 && (rc = broker_link_recv(self->link, &m, s_now())) != 0; k++) {
+        if (rc < 0)
+            continue;
+        if (m->type == MSG_JOB)
             s_on_job(self, &m);
-        } else if (m->type == MSG_CANCEL) {
+        else if (m->type == MSG_CANCEL)
             log_info("engine: job %s was cancelled; its result will be discarded", m->id);
-        } else if (m->type != MSG_PING) {
+        else if (m->type != MSG_PING)
             log_warn("engine: unexpected '%s' from the broker", msg_type_name(m->type));
-        }
         if (m)
             msg_clear(m);
         free(m);
-        zframe_destroy(&frame);
     }
 }
 
@@ -332,10 +277,10 @@ int engine_run(engine_t *self)
 {
     int hb = self->cfg->heartbeat_ms;
     int64_t next_beat = 0;
-    if (s_connect(self) < 0)
+    if (s_connect(self, false) < 0)
         return -1;
     log_info("engine: %s with %d thread(s) connected to %s", self->name, self->n_slots,
-             self->cfg->broker_connect);
+             broker_link_endpoint(self->link));
     const crash_job_t *innocent;
     for (int i = 0, n = crash_report_innocents(&innocent); i < n; i++) {
         log_info("engine: handing back job %s, which ran beside a job that crashed the engine",
@@ -352,22 +297,19 @@ int engine_run(engine_t *self)
             return 0;
         }
         if (now >= next_beat) {
-            engine_metrics_connected(self->metrics, now - self->broker_seen_ms <= 3LL * hb);
+            bool silent = broker_link_silence(self->link, now) > 3LL * hb;
+            engine_metrics_connected(self->metrics, !silent);
             s_send_heartbeat(self);
             next_beat = now + hb;
             if (s_watchdog(self, now) < 0)
                 return -1;
-            if (now - self->broker_seen_ms > 3LL * hb) {
-                log_warn("engine: broker silent for %d ms, reconnecting",
-                         (int)(now - self->broker_seen_ms));
-                if (s_connect(self) < 0)
-                    return -1;
-            }
+            if (silent && s_connect(self, true) < 0) /* the next broker, or again */
+                return -1;
         }
         s_send_progress(self, now);
         int wait = (int)(next_beat - now);
         void *which = zpoller_wait(self->poller, wait < 200 ? wait : 200);
-        if (which == self->dealer)
+        if (which && which == broker_link_socket(self->link))
             s_on_broker(self);
         for (int i = 0; which && i < self->n_slots; i++)
             if (which == self->slots[i].actor)
@@ -387,7 +329,7 @@ engine_t *engine_new(const img_config_t *cfg)
         goto oom;
     self->cfg = cfg;
     if (instance_name_new(self->name, sizeof self->name) < 0 ||
-        !(self->clock = deadline_clock_new()))
+        !(self->clock = deadline_clock_new()) || !(self->link = broker_link_new(cfg, self->name)))
         goto fail;
     self->env = (worker_env_t){.cfg = cfg, .clock = self->clock};
     self->n_slots =
@@ -427,7 +369,7 @@ void engine_destroy(engine_t **pself)
         return;
     engine_t *self = *pself;
     zpoller_destroy(&self->poller);
-    zsock_destroy(&self->dealer);
+    broker_link_destroy(&self->link); /* flushes the last messages (linger) */
     bool busy = false;
     for (int i = 0; self->slots && i < self->n_slots; i++) {
         busy |= self->slots[i].busy;

@@ -10,22 +10,24 @@
 static void s_usage(const cli_spec_t *spec, FILE *out)
 {
     char usage[256];
-    snprintf(usage, sizeof usage, "%s [-c CONFIG]%s%s%s [--curve-keypair] [--version] [--help]",
+    snprintf(usage, sizeof usage,
+             "%s [-c CONFIG] [--no-supervisor]%s%s%s [--curve-keypair] [--version] [--help]",
              spec->program, spec->extra_flag ? " [--" : "",
              spec->extra_flag ? spec->extra_flag : "", spec->extra_flag ? "]" : "");
     config_print_help(out, usage);
 }
 
-int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, bool *extra)
+int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, cli_flags_t *flags)
 {
     /* the program's own flag last: without one, its NULL name ends the list */
     const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},   {"version", no_argument, NULL, 'V'},
         {"curve-keypair", no_argument, NULL, 'K'},  {"help", no_argument, NULL, 'h'},
+        {"no-supervisor", no_argument, NULL, 'S'},
         {spec->extra_flag, no_argument, NULL, 'x'}, {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     int c;
-    *extra = false;
+    *flags = (cli_flags_t){0};
     optind = 0; /* GNU getopt: start afresh (tests call this more than once) */
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -33,7 +35,10 @@ int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, 
             config_path = optarg;
             break;
         case 'x':
-            *extra = true;
+            flags->extra = true;
+            break;
+        case 'S':
+            flags->no_supervisor = true;
             break;
         case 'V':
             printf("%s 0.1.0\n", spec->program);

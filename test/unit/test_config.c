@@ -203,15 +203,20 @@ static void test_str_list(void **state)
 static void test_cli(void **state)
 {
     (void)state;
-    static const cli_spec_t spec = {"img-test", "curve_server", "no-supervisor"};
+    static const cli_spec_t spec = {"img-test", "curve_server", "print-something"};
     img_config_t cfg;
-    bool extra = true;
+    cli_flags_t extra;
     char prog[] = "img-test", c[] = "-c", v[] = "--version", bad[] = "--bogus",
-         own[] = "--no-supervisor", stray[] = "stray";
+         own[] = "--print-something", unsupervised[] = "--no-supervisor", stray[] = "stray";
     s_write("max_queued = 7\n");
     char *load[] = {prog, c, s_path, own, NULL};
     assert_int_equal(cli_start(&spec, 4, load, &cfg, &extra), -1);
-    assert_true(extra);
+    assert_true(extra.extra);
+    assert_false(extra.no_supervisor);
+    char *both[] = {prog, unsupervised, c, s_path, NULL};
+    assert_int_equal(cli_start(&spec, 4, both, &cfg, &extra), -1);
+    assert_false(extra.extra);
+    assert_true(extra.no_supervisor);
     assert_int_equal(cfg.max_queued, 7);
     char *version[] = {prog, v, NULL};
     assert_int_equal(cli_start(&spec, 2, version, &cfg, &extra), 0);
