@@ -18,7 +18,7 @@ ctr_env "${IMG_CONTAINERS_DIR:-$here/build/containers}"
 
 base_dir="$CTR_DIR/base"
 # bump the recipe number when make_tarball changes: the cached tarball is remade
-recipe=2
+recipe=3
 tarball="$base_dir/debian-bookworm-minbase-r$recipe.tar"
 image=localhost/img-base:bookworm
 
@@ -76,6 +76,7 @@ EOF
   cat >"$rootfs/etc/apt/apt.conf.d/img-slim" <<'EOF'
 APT::Install-Recommends "false";
 Acquire::Languages "none";
+Acquire::Retries "3";
 Binary::apt::APT::Keep-Downloaded-Packages "false";
 EOF
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
