@@ -45,14 +45,23 @@ debian_sources_file() {
 make_tarball() {
   mirror=$(debian_mirror)
   rootfs="$base_dir/rootfs"
-  rm -rf "$rootfs"
-  mkdir -p "$rootfs"
-  echo "container base: debootstrap --variant=minbase bookworm from $mirror"
-  if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$base_dir/debootstrap.log" 2>&1; then
+  # a mirror caught between updates can fail a signature check: try again
+  attempt=1
+  while :; do
+    rm -rf "$rootfs"
+    mkdir -p "$rootfs"
+    echo "container base: debootstrap --variant=minbase bookworm from $mirror"
+    if debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$base_dir/debootstrap.log" 2>&1; then
+      break
+    fi
     tail -n 30 "$base_dir/debootstrap.log" >&2
-    echo "debootstrap failed (log: $base_dir/debootstrap.log)" >&2
-    exit 1
-  fi
+    if [ $attempt -ge 3 ]; then
+      echo "debootstrap failed (log: $base_dir/debootstrap.log)" >&2
+      exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep 15
+  done
   # apt in image builds uses the same suites as the host (with updates and
   # security when the host has them), over the same mirror.
   sources=$(debian_sources_file "$mirror")
