@@ -20,6 +20,7 @@
 #   IMG_CONTAINERS_SCALE=1 test/containers/run.sh
 #   IMG_CONTAINERS_E2E="test_core test_operations" test/containers/run.sh
 #   IMG_CONTAINERS_KEEP=1 ...    leave the last profile running (to look at it)
+#   COMPOSE_FILE=docker-compose.yml:more.yml ...   with an override file
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -291,8 +292,11 @@ say "HAProxy: rest1 and rest2 up"
 
 for svc in rest1 rest2; do
   check_service "$svc" /data
-  podman exec "$(cid "$svc")" curl -fsS -o /dev/null http://127.0.0.1:8080/ready ||
-    fail "$svc: /ready (no engine attached to it)"
+  # said, not required: with a shared job store a replica without an engine
+  # of its own still serves (the engines' lists start at different replicas)
+  if ! podman exec "$(cid "$svc")" curl -fsS -o /dev/null http://127.0.0.1:8080/ready; then
+    say "$svc: /ready is not 200 (no engine attached to it)"
+  fi
 done
 for svc in engine1 engine2 engine3; do
   check_service "$svc" /data
