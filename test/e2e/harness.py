@@ -98,6 +98,8 @@ def _tail(path, lines=40):
 class Service:
     """One img-rest plus `engines` img-engine processes on fresh ports."""
 
+    host = "127.0.0.1"
+
     def __init__(self, engines=1, config=None, start=True, env=None):
         self.dir = tempfile.mkdtemp(prefix="img-e2e-")
         self.env = dict(env or {})
@@ -258,7 +260,7 @@ class Service:
 
         The body is sent in pieces; if the server answers early and closes
         (413), the answer it already sent is still read."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.host, self.http_port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
             headers = dict(headers or {})
@@ -420,6 +422,60 @@ def image_size(data):
         return int(header_field(f.name, "width")), int(header_field(f.name, "height"))
 
 
+# -- a service that runs elsewhere -------------------------------------------
+# IMG_E2E_BASE_URL=http://HOST:PORT points every ServiceTestCase at a running
+# service (e.g. the containers, test/containers/run.sh) instead of starting
+# processes. IMG_E2E_DATA_DIR, when set, is its data_dir as seen from here.
+# Test classes that need their own configuration or engine count, and tests
+# that start or kill processes, are skipped.
+
+BASE_URL = os.environ.get("IMG_E2E_BASE_URL", "")
+
+
+class ExternalService(Service):
+    """The running service at BASE_URL: HTTP only, no processes."""
+
+    def __init__(self, url):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.http_port = parts.hostname, parts.port or 80
+        self.rest, self.engines, self.env, self.settings = None, [], {}, {}
+        self._data_dir = os.environ.get("IMG_E2E_DATA_DIR") or None
+        self.wait_ready(60)
+
+    @property
+    def data_dir(self):
+        if self._data_dir is None:
+            raise unittest.SkipTest("the service's data_dir is not visible here (IMG_E2E_DATA_DIR)")
+        return self._data_dir
+
+    def _skip(self, *args, **kwargs):
+        raise unittest.SkipTest("the service at IMG_E2E_BASE_URL is not this test's to start or stop")
+
+    start_rest = start_engine = kill_engine = kill_rest = _skip
+
+    def stop(self, grace=5.0):
+        pass
+
+    def cleanup(self):
+        pass
+
+    def print_logs(self, lines=40):
+        sys.stderr.write("\n(service at %s: its logs are its own)\n" % BASE_URL)
+
+    def _wait_route(self, path, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                last = self.get(path)[0]
+                if last == 200:
+                    return
+            except OSError as e:
+                last = e
+            if time.monotonic() > deadline:
+                raise RuntimeError("GET %s did not answer 200 within %ss (last: %s)" % (path, timeout, last))
+            time.sleep(0.2)
+
+
 class ServiceTestCase(unittest.TestCase):
     """One Service per class; the logs' tails are printed when a test fails."""
 
@@ -429,6 +485,11 @@ class ServiceTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        if BASE_URL:
+            if cls.CONFIG or cls.ENV or cls.ENGINES < 1:
+                raise unittest.SkipTest("needs its own configuration or engines (IMG_E2E_BASE_URL is set)")
+            cls.svc = ExternalService(BASE_URL)
+            return
         cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG, env=cls.ENV)
         cls.addClassCleanup(cls.svc.cleanup)
 
