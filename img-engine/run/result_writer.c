@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#define FULL_BELOW (4ULL << 20) /* free bytes under which a volume counts as full */
 
 static bool s_private_field(const char *name)
 {
@@ -76,8 +79,7 @@ static int s_sync_file(const char *path, long long *bytes)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fsync(fd) != 0 || fstat(fd, &st) != 0) {
-        img_error_set(errno == ENOSPC ? IMG_E_INSUFFICIENT_STORAGE : IMG_E_PROCESSING_FAILED,
-                      "the result could not be written: %s", strerror(errno));
+        img_error_set_io(errno, "the result could not be written");
         if (fd >= 0)
             close(fd);
         return -1;
@@ -96,6 +98,16 @@ static void s_sync_dir(const char *dir)
     }
 }
 
+/* After a failed write: when the volume is (nearly) full, that is the
+ * reason to give, whatever the saver said. */
+static void s_blame_full_volume(const char *dir)
+{
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW)
+        img_error_set(IMG_E_INSUFFICIENT_STORAGE,
+                      "the data volume is full: the result could not be written");
+}
+
 /* Saves image to a temporary file and renames it to result.<ext>. */
 static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
                           const char *job_dir, long long *bytes)
@@ -107,6 +119,7 @@ static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *f
     op_job_watch_last(job, image);
     if (s_save(image, fmt, quality, tmp) != 0) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "writing the image failed");
+        s_blame_full_volume(job_dir);
         goto fail;
     }
     if (op_job_expired(job)) {

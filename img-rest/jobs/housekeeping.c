@@ -19,7 +19,13 @@ struct housekeeping {
     bool stop;
     rest_metrics_t *metrics;
     int64_t next_purge_ms;
+    int64_t next_orphans_ms;
 };
+
+/* An upload folder untouched this long, with no job, is an orphan: an
+ * upload cut off by a crash (replicas may be receiving into theirs). */
+#define ORPHAN_AGE_S 3600
+#define ORPHAN_EVERY_MS (10 * 60 * 1000)
 
 static void s_remove_files(const char *id, void *arg)
 {
@@ -57,6 +63,20 @@ static void s_purge(housekeeping_t *self, int64_t now)
         log_info("housekeeping: retention removed %d finished job(s)", n);
 }
 
+/* Folders of uploads that never became jobs, every ORPHAN_EVERY_MS. */
+static void s_orphans(housekeeping_t *self, int64_t now)
+{
+    if (now < self->next_orphans_ms)
+        return;
+    self->next_orphans_ms = now + ORPHAN_EVERY_MS;
+    int n = job_orphans_sweep(self->cfg->data_dir, self->store, ORPHAN_AGE_S);
+    if (n < 0)
+        log_error("housekeeping: %s", img_error_message());
+    else if (n > 0)
+        log_info("housekeeping: removed %d job folder(s) left by an upload that never finished",
+                 n);
+}
+
 static void *s_run(void *arg)
 {
     housekeeping_t *self = arg;
@@ -66,6 +86,7 @@ static void *s_run(void *arg)
         int64_t now = job_now_ms();
         s_expire(self, now);
         s_purge(self, now);
+        s_orphans(self, now);
         pthread_mutex_lock(&self->lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
@@ -82,12 +103,6 @@ static void *s_run(void *arg)
 housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store,
                                  rest_metrics_t *metrics)
 {
-    int orphans = job_orphans_sweep(cfg->data_dir, store);
-    if (orphans < 0)
-        return NULL;
-    if (orphans > 0)
-        log_info("housekeeping: removed %d job folder(s) left by an upload that never finished",
-                 orphans);
     housekeeping_t *self = calloc(1, sizeof *self);
     if (!self) {
         img_error_set(IMG_E_INTERNAL, "out of memory");

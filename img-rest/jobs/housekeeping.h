@@ -4,8 +4,9 @@
  * off) are ended (job_store_expire: the job is queued again, or failed after
  * max_attempts). Every quarter of retention_s (at most a minute): finished
  * jobs older than retention_s are removed with their folders, and so are
- * idempotency keys older than a day. At start: job folders the store does
- * not know (an upload cut off by a crash) are removed (job_orphans).
+ * idempotency keys older than a day. Every ten minutes, from the start: job
+ * folders the store does not know and that nothing touched for an hour (an
+ * upload cut off by a crash) are removed (job_orphans).
  * With replicas of img-rest, every replica does this: each step is atomic
  * in the store, so they never do the same work twice.
  */
@@ -18,7 +19,7 @@
 
 typedef struct housekeeping housekeeping_t;
 
-/* Sweeps the orphan folders, then starts the thread. cfg, store and metrics
+/* Starts the thread. cfg, store and metrics
  * are not owned and outlive it. Caller owns; NULL with img_error. */
 housekeeping_t *housekeeping_new(const img_config_t *cfg, job_store_t *store,
                                  rest_metrics_t *metrics);

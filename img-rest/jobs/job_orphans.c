@@ -6,10 +6,43 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
-int job_orphans_sweep(const char *data_dir, job_store_t *store)
+/* The latest change of the folder dir or of a file in it (0 if unreadable). */
+static time_t s_last_change(const char *dir)
+{
+    struct stat st;
+    time_t latest = stat(dir, &st) == 0 ? st.st_mtime : 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return latest;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > latest)
+            latest = st.st_mtime;
+    closedir(d);
+    return latest;
+}
+
+static bool s_is_orphan(const char *data_dir, const char *id, job_store_t *store, time_t before)
+{
+    char dir[4096];
+    job_t job = {0};
+    if (job_files_dir(data_dir, id, dir, sizeof dir) < 0 || s_last_change(dir) > before)
+        return false;
+    if (job_store_get(store, id, &job) == 0) {
+        job_clear(&job);
+        return false;
+    }
+    return img_error_code() == IMG_E_NOT_FOUND;
+}
+
+int job_orphans_sweep(const char *data_dir, job_store_t *store, int min_age_s)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/jobs", data_dir);
@@ -20,19 +53,13 @@ int job_orphans_sweep(const char *data_dir, job_store_t *store)
         img_error_set(IMG_E_INTERNAL, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
+    time_t before = time(NULL) - min_age_s;
     int removed = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        job_t job = {0};
-        if (!job_id_valid(e->d_name))
-            continue; /* not ours: never touched */
-        if (job_store_get(store, e->d_name, &job) == 0) {
-            job_clear(&job);
-            continue;
-        }
-        if (img_error_code() == IMG_E_NOT_FOUND && job_files_remove(data_dir, e->d_name) == 0)
+    while ((e = readdir(d)) != NULL)
+        if (job_id_valid(e->d_name) && s_is_orphan(data_dir, e->d_name, store, before) &&
+            job_files_remove(data_dir, e->d_name) == 0)
             removed++;
-    }
     closedir(d);
     return removed;
 }

@@ -1,15 +1,17 @@
 /* job_orphans — job folders the job store does not know.
  *
  * img-rest killed in the middle of an upload leaves a folder whose job was
- * never committed. Swept once at start-up, before requests are served, so
- * that no upload in progress can be mistaken for one. */
+ * never committed. Replicas share the data folder, and another replica may
+ * be receiving an upload into a folder its job is not yet stored for: a
+ * folder is an orphan only when neither it nor any file in it has changed
+ * for min_age_s (an upload in progress writes its input file all along). */
 #ifndef IMG_JOB_ORPHANS_H
 #define IMG_JOB_ORPHANS_H
 
 #include "job_store.h"
 
-/* Removes <data_dir>/jobs/<id> folders with no job in store. Returns the
- * number removed, -1 with img_error if the folder cannot be read. */
-int job_orphans_sweep(const char *data_dir, job_store_t *store);
+/* Removes the orphan <data_dir>/jobs/<id> folders. Returns the number
+ * removed, -1 with img_error if the folder cannot be read. */
+int job_orphans_sweep(const char *data_dir, job_store_t *store, int min_age_s);
 
 #endif

@@ -396,8 +396,12 @@ static void s_fail_result(PGconn *conn, const PGresult *res, const char *what)
         return;
     }
     char message[400];
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    /* 53100 disk_full: the server's volume is full */
+    img_errcode_t code = state && strcmp(state, "53100") == 0 ? IMG_E_INSUFFICIENT_STORAGE
+                                                              : IMG_E_INTERNAL;
     s_clean_message(primary, message, sizeof message);
-    img_error_set(IMG_E_INTERNAL, "job store: %s: %s", what, message);
+    img_error_set(code, "job store: %s: %s", what, message);
 }
 
 static void s_quiet(void *arg, const char *message)

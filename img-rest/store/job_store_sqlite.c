@@ -244,7 +244,10 @@ static sqlite3_stmt *s_stmt(s_store_t *s, s_stmt_t which)
 
 static void s_fail(s_store_t *s, const char *what)
 {
-    img_error_set(IMG_E_INTERNAL, "job store: %s: %s", what, sqlite3_errmsg(s->db));
+    /* a full volume is the client's 507, not an internal error */
+    img_errcode_t code =
+        sqlite3_errcode(s->db) == SQLITE_FULL ? IMG_E_INSUFFICIENT_STORAGE : IMG_E_INTERNAL;
+    img_error_set(code, "job store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
 static int s_exec_sql(s_store_t *s, const char *sql)

@@ -344,18 +344,29 @@ class Restart(ServiceTestCase):
     CONFIG = FAST
 
     def test_orphan_folder_of_an_unfinished_upload_is_swept(self):
-        """img-rest killed mid-upload leaves a folder no job owns: the next
-        start removes it, and leaves the folders of real jobs alone."""
+        """img-rest killed mid-upload leaves a folder no job owns: once nothing
+        touched it for an hour it is removed; the folders of real jobs, and a
+        fresh one (an upload another replica is receiving), stay."""
         burst = Burst(self, self.svc, 1)
         burst.assert_all_complete()
-        orphan = os.path.join(self.svc.data_dir, "jobs", "0b8e5d7a-3c1f-4e2a-9d6b-5f4a3e2d1c0b")
-        os.makedirs(orphan)
-        with open(os.path.join(orphan, "in_file"), "wb") as f:
-            f.write(b"half an upload")
+        jobs = os.path.join(self.svc.data_dir, "jobs")
+        orphan = os.path.join(jobs, "0b8e5d7a-3c1f-4e2a-9d6b-5f4a3e2d1c0b")
+        fresh = os.path.join(jobs, "1c9f6e8b-4d2a-4f3b-8e7c-6a5b4f3e2d1c")
+        for folder in (orphan, fresh):
+            os.makedirs(folder)
+            with open(os.path.join(folder, "in_file"), "wb") as f:
+                f.write(b"half an upload")
+        two_hours_ago = time.time() - 7200
+        os.utime(os.path.join(orphan, "in_file"), (two_hours_ago, two_hours_ago))
+        os.utime(orphan, (two_hours_ago, two_hours_ago))
         self.svc.kill_rest(signal.SIGKILL)
         self.svc.start_rest()
+        deadline = time.monotonic() + 30
+        while os.path.exists(orphan) and time.monotonic() < deadline:
+            time.sleep(0.1)
         self.assertFalse(os.path.exists(orphan))
-        self.assertTrue(os.path.isdir(os.path.join(self.svc.data_dir, "jobs", burst.ids[0])))
+        self.assertTrue(os.path.isdir(fresh))
+        self.assertTrue(os.path.isdir(os.path.join(jobs, burst.ids[0])))
         self.assertEqual(self.svc.wait_status("resize", burst.ids[0])["status"], "complete")
 
 
