@@ -334,11 +334,41 @@ def measure_round(args, r, systems, runs_dir):
                     % (r + 1, LABELS[name], wl, clients, describe(res)))
 
 
+def uploads_phase(args, svc, runs_dir, out_dir):
+    """img-rest's RSS after at least --mem-uploads uploads of the 5 MB photo:
+    the rounds' service has taken the W1 uploads of its runs (and the W2
+    ones); a top-up run brings the W1 count to --mem-uploads if needed."""
+    counts = {}
+    for wl in WORKLOADS:
+        for path in glob.glob(os.path.join(runs_dir, "r*-service-%s-c*.json" % wl)):
+            res = load(path) or {}
+            counts[wl] = counts.get(wl, 0) + (res.get("jobs_all") or 0) + (res.get("errors") or 0)
+    up = {"w1_uploads_in_rounds": counts.get("W1", 0), "w2_uploads_in_rounds": counts.get("W2", 0)}
+    missing = args.mem_uploads - counts.get("W1", 0)
+    if missing > 0 and svc.rest.alive():
+        log("memory: %d more uploads of %s (the rounds made %d)"
+            % (missing, os.path.basename(args.inputs["w1"]), counts.get("W1", 0)))
+        cmd = loadgen_cmd(args, "service", "http://127.0.0.1:%d" % svc.port, "W1", 4,
+                          [("img-rest", svc.rest.pid), ("img-engine", svc.engine.pid)],
+                          jobs=missing)
+        res = run_tool(cmd, os.path.join(out_dir, "memory-uploads.json"), 1800)
+        up["top_up"] = {"jobs": res.get("jobs"), "errors": res.get("errors"),
+                        "failed": res.get("failed")}
+        up["w1_uploads"] = counts.get("W1", 0) + (res.get("jobs_all") or 0) + \
+            (res.get("errors") or 0)
+    else:
+        up["w1_uploads"] = counts.get("W1", 0)
+    up["rest_rss_kb"] = proc_status(svc.rest.pid, "VmRSS")
+    up["rest_hwm_kb"] = proc_status(svc.rest.pid, "VmHWM")
+    log("memory: img-rest RSS %s kB (peak %s kB) after %d uploads of the 5 MB photo and %d of "
+        "the small one" % (up["rest_rss_kb"], up["rest_hwm_kb"], up["w1_uploads"],
+                           up["w2_uploads_in_rounds"]))
+    return up
+
+
 def memory_phase(args, out_dir):
-    """A fresh service: img-engine's peak RSS on 100 MP inputs, then img-rest's
-    RSS after --mem-uploads uploads of the 5 MB photo."""
-    log("memory: a fresh service; 100 MP JPEG and PNG to 256 px, then %d uploads of %s"
-        % (args.mem_uploads, os.path.basename(args.inputs["w1"])))
+    """A fresh service: img-engine's peak RSS on the 100 MP inputs."""
+    log("memory: a fresh service; 100 MP JPEG and PNG to 256 px")
     svc = Service(args, "memory")
     mem = {"config": svc.settings}
     try:
@@ -368,19 +398,6 @@ def memory_phase(args, out_dir):
             log("  %s (%.0f MB): img-engine child peak %s kB (RSS before %s kB), %s"
                 % (label, entry["bytes"] / 1e6, entry["engine_child_hwm_kb"], before,
                    describe(res)))
-        cmd = loadgen_cmd(args, "service", "http://127.0.0.1:%d" % svc.port, "W1", 4,
-                          [("img-rest", svc.rest.pid), ("img-engine", svc.engine.pid)],
-                          jobs=args.mem_uploads)
-        res = run_tool(cmd, os.path.join(out_dir, "memory-uploads.json"), 1800)
-        mem["uploads"] = {"jobs": res.get("jobs"), "errors": res.get("errors"),
-                          "failed": res.get("failed"),
-                          "rest_rss_kb": proc_status(svc.rest.pid, "VmRSS"),
-                          "rest_hwm_kb": proc_status(svc.rest.pid, "VmHWM"),
-                          "engine_child_rss_kb": proc_status(svc.engine_child() or -1, "VmRSS"),
-                          "cpu": res.get("cpu"), "jobs_per_s": res.get("jobs_per_s")}
-        log("  after %s uploads: img-rest RSS %s kB (peak %s kB); %s"
-            % (res.get("jobs"), mem["uploads"]["rest_rss_kb"], mem["uploads"]["rest_hwm_kb"],
-               describe(res)))
     finally:
         svc.stop()
     return mem
@@ -471,13 +488,12 @@ def cmd_run(args):
         for r in range(args.rounds):
             log("round %d of %d (%.0f s so far)" % (r + 1, args.rounds, time.monotonic() - t_start))
             measure_round(args, r, systems, runs_dir)
-        svc = systems["service"]
-        machine["rounds_service_rest_rss_kb"] = proc_status(svc.rest.pid, "VmRSS")
-        machine["rounds_service_rest_hwm_kb"] = proc_status(svc.rest.pid, "VmHWM")
+        uploads = uploads_phase(args, systems["service"], runs_dir, args.out)
     finally:
         for s in systems.values():
             s.stop()
     memory = memory_phase(args, args.out)
+    memory["uploads"] = uploads
     machine["loadavg_end"] = loadavg()
     machine["seconds"] = round(time.monotonic() - t_start)
     machine["skipped"] = skipped
@@ -769,8 +785,9 @@ def write_report(out, results_path):
 
     # -- memory
     w("## Memory\n")
-    w("A fresh service (same configuration). img-engine's peak RSS is the VmHWM of the engine "
-      "process (the supervisor's child), reset (clear_refs) before each job.\n")
+    w("img-engine's peaks on a fresh service (same configuration): the VmHWM of the engine "
+      "process (the supervisor's child), reset (clear_refs) before each job. img-rest's RSS "
+      "on the service of the rounds, after all their uploads.\n")
     w("| measure | value |")
     w("|---|---:|")
     idle = memory.get("idle") or {}
@@ -789,12 +806,11 @@ def write_report(out, results_path):
              note))
     up = memory.get("uploads") or {}
     if up:
-        w("| img-rest RSS after %s uploads of the 5 MB photo (W1, 4 clients) / its peak | "
-          "%s / %s |" % (up.get("jobs"), kib(up.get("rest_rss_kb")), kib(up.get("rest_hwm_kb"))))
-    if machine.get("rounds_service_rest_rss_kb"):
-        w("| img-rest RSS at the end of the rounds / its peak | %s / %s |"
-          % (kib(machine["rounds_service_rest_rss_kb"]),
-             kib(machine.get("rounds_service_rest_hwm_kb"))))
+        w("| img-rest RSS after %s uploads of the 5 MB photo and %s of the 640x480 one "
+          "(the rounds' service%s) / its peak | %s / %s |"
+          % (up.get("w1_uploads"), up.get("w2_uploads_in_rounds"),
+             ", with a top-up run of W1 jobs at 4 clients" if up.get("top_up") else "",
+             kib(up.get("rest_rss_kb")), kib(up.get("rest_hwm_kb"))))
     w("")
 
     # -- per round

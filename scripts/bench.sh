@@ -18,7 +18,8 @@
 #   BENCH_SECONDS=6       measured seconds of each run
 #   BENCH_WARMUP=2        warm-up seconds before each HTTP run (raw libvips: 1)
 #   BENCH_CLIENTS=4,8     client counts of the HTTP runs
-#   BENCH_MEM_UPLOADS=300 uploads of the 5 MB photo before img-rest's RSS is read
+#   BENCH_MEM_UPLOADS=300 uploads of the 5 MB photo (at least) before img-rest's RSS
+#                         is read: the rounds' W1 runs, topped up if they made fewer
 #   BENCH_RESULTS=bench/RESULTS.md   where the report goes ("" = build folder only)
 set -eu
 
