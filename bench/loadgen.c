@@ -19,6 +19,9 @@
  * server that caches results by input bytes cannot answer from its cache.
  * The image itself is unchanged.
  *
+ * With --jobs N, the clients share N jobs and all finished ones count;
+ * --max-seconds S stops starting new ones after S seconds.
+ *
  * Measured: jobs finished inside the measured window, jobs/s, per-job
  * end-to-end latency (first byte of the POST to the last byte of the image)
  * and, in service mode, the submit latency (POST to its 202); and, for each
@@ -62,7 +65,8 @@ typedef struct {
     int n_params;
     int clients;
     double warmup_s, duration_s;
-    long jobs; /* > 0: a fixed number of jobs instead of a duration */
+    long jobs;    /* > 0: a fixed number of jobs instead of a duration */
+    double max_s; /* > 0 with jobs: start no job after this many seconds */
     int expect_width, expect_height;
     const char *pid_names[MAX_PIDS];
     pid_t pids[MAX_PIDS];
@@ -389,6 +393,8 @@ static void *s_client(void *arg)
             break;
         if (cfg->jobs > 0 && atomic_fetch_add(&g_next_job, 1) >= cfg->jobs)
             break;
+        if (cfg->jobs > 0 && cfg->max_s > 0 && bench_now() - g_t0 > cfg->max_s)
+            break;
         lg_job_t job = {0};
         int rc = cfg->mode == MODE_SERVICE ? s_job_service(c, &job) : s_job_sync(c, &job);
         if (rc < 0) {
@@ -488,7 +494,8 @@ static void s_usage(void)
 {
     fputs("usage: loadgen --mode service|sync --url URL --file IMAGE [--op resize]\n"
           "               [--param NAME=VALUE]... [--clients N] [--warmup S]\n"
-          "               [--duration S | --jobs N] [--expect-width W] [--expect-height H]\n"
+          "               [--duration S | --jobs N [--max-seconds S]]\n"
+          "               [--expect-width W] [--expect-height H]\n"
           "               [--pid NAME=PID]... [--wait S]\n"
           "service: POST URL/OP (202), GET URL/OP/status/<id>?wait=S until complete,\n"
           "         GET URL/OP/<id> (200, the image); sync: POST URL (200, the image).\n",
@@ -507,6 +514,7 @@ static void s_parse(int argc, char **argv, lg_config_t *cfg)
         {"warmup", required_argument, NULL, 'W'},
         {"duration", required_argument, NULL, 'd'},
         {"jobs", required_argument, NULL, 'j'},
+        {"max-seconds", required_argument, NULL, 'M'},
         {"expect-width", required_argument, NULL, 'x'},
         {"expect-height", required_argument, NULL, 'y'},
         {"pid", required_argument, NULL, 'P'},
@@ -552,6 +560,9 @@ static void s_parse(int argc, char **argv, lg_config_t *cfg)
             break;
         case 'j':
             cfg->jobs = atol(optarg);
+            break;
+        case 'M':
+            cfg->max_s = atof(optarg);
             break;
         case 'x':
             cfg->expect_width = atoi(optarg);
@@ -710,7 +721,7 @@ int main(int argc, char **argv)
     }
     fprintf(out, "},\"clients\":%d,", cfg.clients);
     if (fixed)
-        fprintf(out, "\"jobs_target\":%ld,", cfg.jobs);
+        fprintf(out, "\"jobs_target\":%ld,\"max_seconds\":%.1f,", cfg.jobs, cfg.max_s);
     else
         fprintf(out, "\"warmup_s\":%.3f,\"duration_s\":%.3f,", cfg.warmup_s, cfg.duration_s);
     fprintf(out,

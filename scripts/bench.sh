@@ -3,7 +3,8 @@
 # a plain Node server with sharp and a plain Python server with Pillow, in one
 # run with interleaved rounds; plus CPU per job, latencies and memory.
 #   scripts/bench.sh [BUILD_DIR]          (make bench runs: scripts/bench.sh build)
-# Takes about 8-9 minutes on 2 cores with the defaults. Needs the service built
+# Takes about 8 minutes on 2 cores with the defaults (10 when the machine is
+# busy with other work). Needs the service built
 # (make build) and what `scripts/install-deps.sh bench` installs.
 #
 # Builds bench/loadgen and bench/raw_vips (bench/CMakeLists.txt, a project of
@@ -18,8 +19,9 @@
 #   BENCH_SECONDS=6       measured seconds of each run
 #   BENCH_WARMUP=2        warm-up seconds before each HTTP run (raw libvips: 1)
 #   BENCH_CLIENTS=4,8     client counts of the HTTP runs
-#   BENCH_MEM_UPLOADS=300 uploads of the 5 MB photo (at least) before img-rest's RSS
-#                         is read: the rounds' W1 runs, topped up if they made fewer
+#   BENCH_MEM_UPLOADS=300 uploads of the 5 MB photo before img-rest's RSS is read:
+#                         the rounds' W1 runs, topped up if they made fewer, ...
+#   BENCH_MEM_SECONDS=90  ... but the top-up starts no upload after this long
 #   BENCH_RESULTS=bench/RESULTS.md   where the report goes ("" = build folder only)
 set -eu
 
@@ -33,6 +35,7 @@ seconds=${BENCH_SECONDS:-6}
 warmup=${BENCH_WARMUP:-2}
 clients=${BENCH_CLIENTS:-4,8}
 mem_uploads=${BENCH_MEM_UPLOADS:-300}
+mem_seconds=${BENCH_MEM_SECONDS:-90}
 results=${BENCH_RESULTS-$root/bench/RESULTS.md}
 
 elephants=/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg
@@ -58,7 +61,8 @@ done
 
 # The command, as the report names it.
 command="make bench"
-for knob in BENCH_ROUNDS BENCH_SECONDS BENCH_WARMUP BENCH_CLIENTS BENCH_MEM_UPLOADS; do
+for knob in BENCH_ROUNDS BENCH_SECONDS BENCH_WARMUP BENCH_CLIENTS BENCH_MEM_UPLOADS \
+  BENCH_MEM_SECONDS; do
   value=$(printenv "$knob" || true)
   if [ -n "$value" ]; then
     command="$knob=$value $command"
@@ -130,7 +134,7 @@ python3 "$root/bench/bench.py" run \
   --w1 "$inputs/w1.jpg" --w2 "$inputs/w2.jpg" \
   --big-jpeg "$inputs/big.jpg" --big-png "$inputs/big.png" \
   --rounds "$rounds" --duration "$seconds" --warmup "$warmup" --clients "$clients" \
-  --mem-uploads "$mem_uploads" --node "$node" --pillow-python "$pillow_python" \
+  --mem-uploads "$mem_uploads" --mem-seconds "$mem_seconds" --node "$node" --pillow-python "$pillow_python" \
   --build-type "${build_type:-?}" --command "$command"
 if [ -n "$results" ]; then
   echo "(written to $results and $out/results.md; raw JSON in $out/)" >&2
