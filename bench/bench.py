@@ -1,31 +1,31 @@
 #!/usr/bin/env python3
-"""bench.py — the measuring half of `make bench` (scripts/bench.sh drives it).
+"""bench.py — the orchestrating half of `make bench` (scripts/bench.sh drives it).
 
-Python 3 standard library only, except `pillow`, which needs Pillow and is
-run with whichever interpreter has it. Subcommands, each writing JSON:
+Python 3 standard library only. It starts the systems compared, runs the
+measuring tools against them in interleaved rounds, and writes the report:
 
-  machine  OUT.json                      machine and tool versions
-  pillow   RUNS OUT_DIR IMAGE... > JSON  the core resize done by Pillow
-  service  --rest BIN --engine BIN ...   starts img-rest + img-engine on free
-                                          127.0.0.1 ports (temporary config and
-                                          data folder, like test/e2e/harness.py),
-                                          measures operations, the core resize,
-                                          throughput, memory and wrk; stops both
-  report   DIR > results.md              the tables, from the JSON files in DIR
+  run     starts img-rest + img-engine (temporary config and data folder on
+          free 127.0.0.1 ports, defaults otherwise), the sharp server and the
+          Pillow server; runs ROUNDS rounds, each of which measures every
+          system once per workload and client count (raw libvips with
+          bench/raw_vips, the HTTP systems with bench/loadgen), the order of
+          the systems rotated from round to round; then the memory measures
+          on a fresh service; writes the raw JSON under OUT and the report
+          (OUT/results.md, and --results, normally bench/RESULTS.md)
+  report  writes the report again from the JSON files in OUT
 
-Times: "processing" is the job's finished_at - started_at from its status
-JSON (millisecond resolution; from the dispatcher leasing the job to the
-engine to the engine's `done` being committed); "end-to-end" is the client's
-time from the first byte of the POST to the last byte of the result.
+Throughput is the median of the rounds; a ratio is the median of the
+per-round ratios (both systems measured in the same round, so noise from
+other work on the machine mostly cancels).
 """
 
 import argparse
 import datetime
+import glob
 import http.client
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -33,29 +33,42 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
+
+WORKLOADS = {
+    # name: (input key, output width, description)
+    "W1": ("w1", 256, "4000x3000 photo JPEG q90 (5 MB) to 256 px wide, JPEG q80"),
+    "W2": ("w2", 128, "640x480 JPEG q90 to 128 px wide, JPEG q80"),
+}
+SYSTEMS = ("raw", "service", "sharp", "pillow")
+LABELS = {"raw": "raw libvips", "service": "this service", "sharp": "sharp server",
+          "pillow": "Pillow server"}
+
+# The goals the service is measured against (reported, never enforced).
+GOAL_W1_RAW = 0.95
+GOAL_W1_SHARP = 1.0
+GOAL_REST_CPU_MS = 3.0
+GOAL_SUBMIT_P99_MS = 20.0
+GOAL_W2_RAW = 0.8
+GOAL_ENGINE_PNG_BYTES = 200e6
 
 
-# -- small helpers -------------------------------------------------------------
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
 
 def median(values):
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
-def percentile(values, p):
-    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
-    return s[k]
-
-
-def parse_time(text):
-    """RFC 3339 UTC ('...T..:..:..[.mmm]Z') to seconds since the epoch."""
-    if not text:
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def run_out(cmd):
@@ -65,38 +78,334 @@ def run_out(cmd):
         return ""
 
 
-def loadavg():
-    """The 1-minute load average (other work on the machine skews timings)."""
-    try:
-        with open("/proc/loadavg") as f:
-            return float(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def multipart(files, fields):
-    boundary = "----img-bench-" + uuid.uuid4().hex
-    parts = []
-    for name, value in fields.items():
-        parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n"
-                      % (boundary, name)).encode() + str(value).encode() + b"\r\n")
-    for name, (filename, data) in files.items():
-        parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
-                      "Content-Type: application/octet-stream\r\n\r\n"
-                      % (boundary, name, filename)).encode() + data + b"\r\n")
-    parts.append(("--%s--\r\n" % boundary).encode())
-    return b"".join(parts), "multipart/form-data; boundary=" + boundary
+def http_get(port, path, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
 
 
-# -- machine -------------------------------------------------------------------
+def proc_status(pid, key):
+    """A kB value (VmRSS, VmHWM, ...) from /proc/<pid>/status, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, TypeError):
+        pass
+    return None
 
-def cmd_machine(args):
+
+def reset_peak(pid):
+    """Sets VmHWM back to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+def children(pid):
+    kids = []
+    for task in glob.glob("/proc/%d/task/*/children" % pid):
+        try:
+            with open(task) as f:
+                kids += [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    return kids
+
+
+def image_size(path):
+    w = run_out(["vipsheader", "-f", "width", path])
+    h = run_out(["vipsheader", "-f", "height", path])
+    return int(w), int(h)
+
+
+# -- the systems -------------------------------------------------------------------
+
+class Proc:
+    """A server process, its output in a log file.
+
+    It gets a process group of its own (a Ctrl-C reaches bench.py, which
+    stops the servers in order) but stays in bench.py's session: with the
+    kernel's autogroup scheduling a session is one scheduling group, so every
+    system measured (servers, load generator, raw_vips) competes as one group
+    against other work on the machine, whatever its number of processes."""
+
+    def __init__(self, name, cmd, log_path, env=None, cwd=None):
+        self.name = name
+        self.log_path = log_path
+        with open(log_path, "wb") as logf:
+            self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
+                                      stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                      preexec_fn=os.setpgrp)
+        self.pid = self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, grace=15):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+    def tail(self, lines=20):
+        try:
+            with open(self.log_path, "rb") as f:
+                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def wait_http(port, path, procs, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if not p.alive():
+                raise RuntimeError("%s exited with %s:\n%s" % (p.name, p.p.returncode, p.tail()))
+        try:
+            status, body = http_get(port, path, timeout=2)
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("GET %s on port %d did not answer 200 within %ss" % (path, port, timeout))
+
+
+class Service:
+    """img-rest + one img-engine from a temporary config on free ports."""
+
+    def __init__(self, args, label):
+        self.dir = tempfile.mkdtemp(prefix="img-bench-%s-" % label)
+        data = os.path.join(self.dir, "data")
+        os.mkdir(data)
+        self.port = free_port()
+        broker = "tcp://127.0.0.1:%d" % free_port()
+        self.settings = {
+            "data_dir": data,
+            "http_listen": "127.0.0.1:%d" % self.port,
+            "broker_bind": broker,
+            "broker_connect": broker,
+            "docs_dir": os.path.join(args.root, "docs"),
+        }
+        conf = os.path.join(self.dir, "img.conf")
+        with open(conf, "w") as f:
+            for k, v in self.settings.items():
+                f.write("%s = %s\n" % (k, v))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMG_")}
+        self.rest = Proc("img-rest", [args.rest, "-c", conf],
+                         os.path.join(self.dir, "img-rest.log"), env)
+        self.engine = Proc("img-engine", [args.engine, "-c", conf],
+                           os.path.join(self.dir, "img-engine.log"), env)
+        self.procs = [self.rest, self.engine]
+        wait_http(self.port, "/ready", self.procs)
+
+    def engine_child(self):
+        kids = children(self.engine.pid)
+        return kids[0] if kids else None
+
+    def stop(self):
+        for p in self.procs:
+            p.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SyncServer:
+    """The sharp or Pillow server: one process answering the image."""
+
+    def __init__(self, name, cmd, out_dir, cwd=None):
+        self.port = free_port()
+        self.proc = Proc(name, cmd + [str(self.port)], os.path.join(out_dir, name + ".log"),
+                         cwd=cwd)
+        self.procs = [self.proc]
+        self.info = json.loads(wait_http(self.port, "/", self.procs))
+
+    def stop(self):
+        self.proc.stop()
+
+
+# -- one measured run ------------------------------------------------------------------
+
+def run_tool(cmd, out_path, timeout):
+    """Runs a measuring tool, keeps its JSON (with the command) in out_path."""
+    la = loadavg()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        sys.stderr.write(p.stderr)
+        if p.returncode not in (0, 1):
+            raise RuntimeError("exit %d" % p.returncode)
+        result = json.loads(p.stdout)
+    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as e:
+        result = {"failed": "%s: %s" % (os.path.basename(cmd[0]), e)}
+    result["cmd"] = cmd
+    result["loadavg_before"] = la
+    with open(out_path, "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def loadgen_cmd(args, mode, url, wl, clients, pids, warmup=None, duration=None, jobs=None,
+                file=None, size=None):
+    key, width, _ = WORKLOADS[wl] if wl in WORKLOADS else (None, 256, None)
+    path = file or args.inputs[key]
+    iw, ih = size or args.sizes[key]
+    cmd = [os.path.join(args.tools, "loadgen"), "--mode", mode, "--url", url, "--file", path,
+           "--param", "width=%d" % width, "--param", "format=jpeg", "--param", "quality=80",
+           "--expect-width", str(width), "--expect-height", str(max(1, round(ih * width / iw))),
+           "--clients", str(clients)]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    else:
+        cmd += ["--warmup", str(warmup if warmup is not None else args.warmup),
+                "--duration", str(duration if duration is not None else args.duration)]
+    for name, pid in pids:
+        cmd += ["--pid", "%s=%d" % (name, pid)]
+    return cmd
+
+
+def describe(result):
+    if "failed" in result:
+        return "FAILED (%s)" % result["failed"]
+    text = "%.1f jobs/s" % result["jobs_per_s"]
+    if "e2e_ms" in result:
+        text += ", e2e p50 %.0f ms" % result["e2e_ms"].get("p50", 0)
+    if "submit_ms" in result:
+        text += ", submit p99 %.0f ms" % result["submit_ms"].get("p99", 0)
+    if result.get("errors"):
+        text += ", %d ERRORS" % result["errors"]
+    return text
+
+
+def measure_round(args, r, systems, runs_dir):
+    order = list(SYSTEMS[r % len(SYSTEMS):] + SYSTEMS[:r % len(SYSTEMS)])
+    for name in order:
+        if name == "raw":
+            for wl in WORKLOADS:
+                key, width, _ = WORKLOADS[wl]
+                for conc in args.raw_concurrency:
+                    cmd = [os.path.join(args.tools, "raw_vips"), "--file", args.inputs[key],
+                           "--width", str(width), "--quality", "80", "--threads", str(args.nproc),
+                           "--concurrency", str(conc), "--warmup", str(args.raw_warmup),
+                           "--duration", str(args.duration)]
+                    res = run_tool(cmd, os.path.join(runs_dir, "r%d-raw-%s-conc%d.json"
+                                                     % (r + 1, wl, conc)),
+                                   args.duration + args.raw_warmup + 120)
+                    log("  round %d  raw libvips  %s  concurrency %d: %s"
+                        % (r + 1, wl, conc, describe(res)))
+            continue
+        server = systems.get(name)
+        if server is None:
+            continue
+        for wl in WORKLOADS:
+            for clients in args.clients:
+                out = os.path.join(runs_dir, "r%d-%s-%s-c%d.json" % (r + 1, name, wl, clients))
+                dead = [p.name for p in server.procs if not p.alive()]
+                if dead:
+                    res = {"failed": "%s is not running" % ", ".join(dead)}
+                    with open(out, "w") as f:
+                        json.dump(res, f)
+                else:
+                    if name == "service":
+                        cmd = loadgen_cmd(args, "service", "http://127.0.0.1:%d" % server.port, wl,
+                                          clients, [("img-rest", server.rest.pid),
+                                                    ("img-engine", server.engine.pid)])
+                    else:
+                        cmd = loadgen_cmd(args, "sync", "http://127.0.0.1:%d/resize" % server.port,
+                                          wl, clients, [(name, server.proc.pid)])
+                    res = run_tool(cmd, out, args.duration + args.warmup + 180)
+                log("  round %d  %-13s %s  %d clients: %s"
+                    % (r + 1, LABELS[name], wl, clients, describe(res)))
+
+
+def uploads_phase(args, svc, runs_dir, out_dir):
+    """img-rest's RSS after --mem-uploads uploads of the 5 MB photo: the
+    rounds' service has taken the W1 uploads of its runs (and the W2 ones); a
+    top-up run brings the W1 count to --mem-uploads if needed, but starts no
+    upload after --mem-seconds (on a busy machine the count stays lower)."""
+    counts = {}
+    for wl in WORKLOADS:
+        for path in glob.glob(os.path.join(runs_dir, "r*-service-%s-c*.json" % wl)):
+            res = load(path) or {}
+            counts[wl] = counts.get(wl, 0) + (res.get("jobs_all") or 0) + (res.get("errors") or 0)
+    up = {"w1_uploads_in_rounds": counts.get("W1", 0), "w2_uploads_in_rounds": counts.get("W2", 0)}
+    missing = args.mem_uploads - counts.get("W1", 0)
+    if missing > 0 and svc.rest.alive():
+        log("memory: %d more uploads of %s (the rounds made %d)"
+            % (missing, os.path.basename(args.inputs["w1"]), counts.get("W1", 0)))
+        cmd = loadgen_cmd(args, "service", "http://127.0.0.1:%d" % svc.port, "W1", 4,
+                          [("img-rest", svc.rest.pid), ("img-engine", svc.engine.pid)],
+                          jobs=missing) + ["--max-seconds", str(args.mem_seconds)]
+        res = run_tool(cmd, os.path.join(out_dir, "memory-uploads.json"),
+                       args.mem_seconds + 300)
+        up["top_up"] = {"jobs": res.get("jobs"), "errors": res.get("errors"),
+                        "failed": res.get("failed")}
+        up["w1_uploads"] = counts.get("W1", 0) + (res.get("jobs_all") or 0) + \
+            (res.get("errors") or 0)
+    else:
+        up["w1_uploads"] = counts.get("W1", 0)
+    up["rest_rss_kb"] = proc_status(svc.rest.pid, "VmRSS")
+    up["rest_hwm_kb"] = proc_status(svc.rest.pid, "VmHWM")
+    log("memory: img-rest RSS %s kB (peak %s kB) after %d uploads of the 5 MB photo and %d of "
+        "the small one" % (up["rest_rss_kb"], up["rest_hwm_kb"], up["w1_uploads"],
+                           up["w2_uploads_in_rounds"]))
+    return up
+
+
+def memory_phase(args, out_dir):
+    """A fresh service: img-engine's peak RSS on the 100 MP inputs."""
+    log("memory: a fresh service; 100 MP JPEG and PNG to 256 px")
+    svc = Service(args, "memory")
+    mem = {"config": svc.settings}
+    try:
+        time.sleep(1.0)
+        child = svc.engine_child()
+        mem["idle"] = {"rest_rss_kb": proc_status(svc.rest.pid, "VmRSS"),
+                       "engine_child_rss_kb": proc_status(child, "VmRSS") if child else None,
+                       "engine_supervisor_rss_kb": proc_status(svc.engine.pid, "VmRSS")}
+        for key, label in (("big_jpeg", "100 MP JPEG"), ("big_png", "100 MP PNG")):
+            child = svc.engine_child()
+            before = proc_status(child, "VmRSS") if child else None
+            reset = reset_peak(child) if child else False
+            cmd = loadgen_cmd(args, "service", "http://127.0.0.1:%d" % svc.port, "big", 1, [],
+                              jobs=1, file=args.inputs[key], size=args.sizes[key])
+            res = run_tool(cmd, os.path.join(out_dir, "memory-%s.json" % key), 300)
+            child_after = svc.engine_child()
+            entry = {"label": label, "file": args.inputs[key],
+                     "bytes": os.path.getsize(args.inputs[key]),
+                     "size": list(args.sizes[key]), "engine_child_pid": child,
+                     "engine_restarted": child_after != child, "rss_before_kb": before,
+                     "peak_reset": reset,
+                     "engine_child_hwm_kb": proc_status(child, "VmHWM") if child else None,
+                     "rest_hwm_kb": proc_status(svc.rest.pid, "VmHWM"),
+                     "errors": res.get("errors"), "failed": res.get("failed"),
+                     "e2e_ms": (res.get("e2e_ms") or {}).get("p50")}
+            mem[key] = entry
+            log("  %s (%.0f MB): img-engine child peak %s kB (RSS before %s kB), %s"
+                % (label, entry["bytes"] / 1e6, entry["engine_child_hwm_kb"], before,
+                   describe(res)))
+    finally:
+        svc.stop()
+    return mem
+
+
+def machine_info(args):
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -112,483 +421,100 @@ def cmd_machine(args):
             mem_kb = int(f.readline().split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    info = {
+    debian = ""
+    try:
+        with open("/etc/debian_version") as f:
+            debian = f.read().strip()
+    except OSError:
+        pass
+    return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(mem_kb / 1048576.0, 1),
+        "cpu": cpu, "nproc": os.cpu_count(), "memory_gib": round(mem_kb / 1048576.0, 1),
         "kernel": platform.release(),
         "os": run_out(["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]),
+        "debian_version": debian,
         "libvips": run_out(["vips", "--version"]),
-        "hyperfine": run_out(["hyperfine", "--version"]),
-        "wrk": (run_out(["sh", "-c", "wrk -v 2>&1 | head -n 1"]) or "").split(" [")[0],
-        "node": run_out(["node", "--version"]),
+        "node": run_out([args.node, "--version"]) if args.node else "",
+        "curl": run_out(["curl-config", "--version"]),
         "build_type": args.build_type,
+        "command": args.command,
         "loadavg_start": loadavg(),
     }
-    with open(args.out, "w") as f:
-        json.dump(info, f, indent=1)
 
 
-# -- Pillow --------------------------------------------------------------------
-
-def cmd_pillow(args):
-    """Pillow as the Python originals used it: open, resize with LANCZOS,
-    save JPEG q75. Two variants: with draft() (the JPEG decoder's DCT
-    scaling, what Image.thumbnail does) and a full decode."""
-    from PIL import Image  # only this subcommand needs Pillow
-    import PIL
-
-    def once(path, out, draft):
-        with Image.open(path) as im:
-            w, h = im.size
-            size = (256, max(1, round(h * 256 / w)))
-            if draft:
-                im.draft("RGB", size)
-            small = im.convert("RGB").resize(size, Image.LANCZOS)
-            small.save(out, "JPEG", quality=75)
-            return small.size
-
-    result = {"pillow": PIL.__version__, "images": {}}
-    for i, path in enumerate(args.images):
-        out = os.path.join(args.out_dir, "pillow-%d.jpg" % i)
-        entry = {}
-        for variant, draft in (("draft", True), ("full", False)):
-            for _ in range(2):
-                once(path, out, draft)
-            times = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                size = once(path, out, draft)
-                times.append((time.perf_counter() - t0) * 1000.0)
-            entry[variant] = {"runs": times, "median_ms": median(times), "size": list(size)}
-        result["images"][path] = entry
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
-
-
-# -- the service -----------------------------------------------------------------
-
-class Service:
-    """img-rest + one img-engine on free 127.0.0.1 ports, in a temp folder."""
-
-    def __init__(self, rest_bin, engine_bin, docs_dir, config):
-        self.dir = tempfile.mkdtemp(prefix="img-bench-")
-        data = os.path.join(self.dir, "data")
-        os.mkdir(data)
-        self.port = free_port()
-        broker = "tcp://127.0.0.1:%d" % free_port()
-        settings = {
-            "data_dir": data, "log_level": "info",
-            "http_listen": "127.0.0.1:%d" % self.port,
-            "broker_bind": broker, "broker_connect": broker,
-            "docs_dir": docs_dir, "retention_s": 0,
-        }
-        settings.update(config)
-        self.config = os.path.join(self.dir, "img.conf")
-        with open(self.config, "w") as f:
-            for k, v in settings.items():
-                f.write("%s = %s\n" % (k, v))
-        self.procs = []
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IMG_")}
-        for name, binary in (("img-rest", rest_bin), ("img-engine", engine_bin)):
-            log = open(os.path.join(self.dir, name + ".log"), "wb")
-            p = subprocess.Popen([binary, "-c", self.config], stdin=subprocess.DEVNULL,
-                                 stdout=log, stderr=subprocess.STDOUT, env=env,
-                                 start_new_session=True)
-            log.close()
-            p.name = name
-            self.procs.append(p)
-        self.rest, self.engine = self.procs
-
-    def stop(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-    def remove(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def log_tail(self, name, lines=30):
-        try:
-            with open(os.path.join(self.dir, name + ".log"), "rb") as f:
-                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def errors_in_logs(self):
-        """Log lines at warn or error level (for the report)."""
-        found = []
-        for name in ("img-rest", "img-engine"):
-            try:
-                with open(os.path.join(self.dir, name + ".log"), "rb") as f:
-                    for line in f.read().decode("utf-8", "replace").splitlines():
-                        if re.search(r"\b(WARN|ERROR|warn|error)\b", line):
-                            found.append("%s: %s" % (name, line.strip()[:300]))
-            except OSError:
-                pass
-        return found
-
-    # -- HTTP --
-
-    def request(self, method, path, body=None, headers=None, timeout=120):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
-            headers = dict(headers or {})
-            if body is not None:
-                headers["Content-Length"] = str(len(body))
-            for k, v in headers.items():
-                conn.putheader(k, v)
-            conn.endheaders()
-            if body:
-                conn.send(body)
-            resp = conn.getresponse()
-            data = resp.read()
-            if resp.getheader("Content-Type", "").startswith("application/json") and data:
-                data = json.loads(data)
-            return resp.status, data
-        finally:
-            conn.close()
-
-    def wait_ready(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for p in self.procs:
-                if p.poll() is not None:
-                    raise RuntimeError("%s exited with %s:\n%s"
-                                       % (p.name, p.returncode, self.log_tail(p.name)))
-            try:
-                if self.request("GET", "/ready", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("the service was not ready within %ss" % timeout)
-
-    def post(self, op, body, ctype):
-        status, data = self.request("POST", "/" + op, body=body, headers={"Content-Type": ctype})
-        if status != 202:
-            raise RuntimeError("POST /%s answered %s: %r" % (op, status, data))
-        return data
-
-    def wait_done(self, op, job_id, timeout=300):
-        deadline = time.monotonic() + timeout
-        while True:
-            status, st = self.request("GET", "/%s/status/%s?wait=30" % (op, job_id))
-            if status != 200 or not isinstance(st, dict):
-                raise RuntimeError("GET status of %s answered %s: %r" % (job_id, status, st))
-            if st.get("status") in ("complete", "failed"):
-                return st
-            if time.monotonic() > deadline:
-                raise RuntimeError("job %s still %s after %ss" % (job_id, st.get("status"), timeout))
-
-    def run_job(self, op, body, ctype):
-        """One job, timed: (status JSON, seconds POST, seconds end-to-end, result bytes)."""
-        t0 = time.perf_counter()
-        job = self.post(op, body, ctype)
-        t_post = time.perf_counter() - t0
-        st = self.wait_done(op, job["id"])
-        if st["status"] != "complete":
-            raise RuntimeError("%s job %s failed: %r" % (op, job["id"], st.get("error")))
-        code, data = self.request("GET", "/%s/%s" % (op, job["id"]))
-        t_e2e = time.perf_counter() - t0
-        if code != 200:
-            raise RuntimeError("GET /%s/%s answered %s" % (op, job["id"], code))
-        size = len(data) if isinstance(data, bytes) else len(json.dumps(data))
-        return st, t_post, t_e2e, size
-
-    # -- memory --
-
-    def engine_child(self):
-        """The pid of img-engine's worker process (its supervisor's child)."""
-        pid = self.engine.pid
-        try:
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                kids = f.read().split()
-        except OSError:
-            kids = []
-        return int(kids[0]) if kids else None
-
-    @staticmethod
-    def vm(pid, key):
-        try:
-            with open("/proc/%d/status" % pid) as f:
-                for line in f:
-                    if line.startswith(key + ":"):
-                        return int(line.split()[1])  # kB
-        except (OSError, ValueError, TypeError):
-            pass
-        return None
-
-    @staticmethod
-    def reset_peak(pid):
-        """Resets VmHWM to the current RSS (Linux >= 4.0, own processes)."""
-        try:
-            with open("/proc/%d/clear_refs" % pid, "w") as f:
-                f.write("5")
-            return True
-        except (OSError, TypeError):
-            return False
-
-    def memory(self):
-        child = self.engine_child()
-        return {
-            "rest_hwm_kb": self.vm(self.rest.pid, "VmHWM"),
-            "rest_rss_kb": self.vm(self.rest.pid, "VmRSS"),
-            "engine_child_hwm_kb": self.vm(child, "VmHWM") if child else None,
-            "engine_child_rss_kb": self.vm(child, "VmRSS") if child else None,
-            "engine_supervisor_hwm_kb": self.vm(self.engine.pid, "VmHWM"),
-            "engine_child_pid": child,
-        }
-
-    def reset_peaks(self):
-        ok = self.reset_peak(self.rest.pid)
-        child = self.engine_child()
-        return ok and child is not None and self.reset_peak(child)
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def ops_phase(svc, args, log):
-    """Part 1: each operation on the 4000x3000 photo, `runs` times."""
-    photo, photo2 = read_bytes(args.photo), read_bytes(args.photo2)
-    cases = [
-        ("resize", "resize", {"file": photo}, {"width": 1024}, "width=1024"),
-        ("thumbnail", "thumbnail", {"file": photo}, {"size": 256}, "size=256"),
-        ("diff", "diff", {"image1": photo, "image2": photo2}, {}, "defaults (threshold 25, min_area 500)"),
-        ("dither", "dither", {"file": photo}, {"levels": 2}, "levels=2"),
-        ("info", "info", {"file": photo}, {}, ""),
-        ("convert to webp", "resize", {"file": photo}, {"width": 4000, "format": "webp"},
-         "resize width=4000 format=webp (q75)"),
-        ("convert to avif", "resize", {"file": photo}, {"width": 4000, "format": "avif"},
-         "resize width=4000 format=avif (q50)"),
-    ]
-    rows = []
-    for label, op, files, fields, params in cases:
-        body, ctype = multipart({k: ("photo.jpg", v) for k, v in files.items()}, fields)
-        runs = args.avif_runs if "avif" in label else args.runs
-        proc, e2e, post, size, result = [], [], [], None, None
-        svc.reset_peaks()
-        for _ in range(runs):
-            st, t_post, t_e2e, size = svc.run_job(op, body, ctype)
-            proc.append((parse_time(st["finished_at"]) - parse_time(st["started_at"])) * 1000.0)
-            e2e.append(t_e2e * 1000.0)
-            post.append(t_post * 1000.0)
-            result = st.get("result") or {}
-        row = {"label": label, "op": op, "params": params, "runs": runs,
-               "upload_bytes": len(body), "processing_ms": proc, "e2e_ms": e2e, "post_ms": post,
-               "result_bytes": size,
-               "engine_peak_kb": svc.vm(svc.engine_child(), "VmHWM"),
-               "rest_peak_kb": svc.vm(svc.rest.pid, "VmHWM"),
-               "result_desc": describe_result(result)}
-        log("  %-16s processing %7.0f ms   end-to-end %7.0f ms  (%d runs)"
-            % (label, median(proc), median(e2e), runs))
-        rows.append(row)
-    return rows
-
-
-def describe_result(result):
-    if "boxes" in result:
-        return "%d boxes, changed_ratio %.4f" % (len(result["boxes"]), result.get("changed_ratio", 0))
-    if "width" in result and "format" in result and "bytes" in result:
-        return "%dx%d %s" % (result["width"], result["height"], result["format"])
-    if "width" in result:
-        return "JSON (%dx%d)" % (result["width"], result["height"])
-    return ""
-
-
-def core_phase(svc, args, log):
-    """Part 2, service side: resize to width 256, JPEG q75, per image."""
-    out = {}
-    for path in (args.dune, args.photo):
-        body, ctype = multipart({"file": ("in.jpg", read_bytes(path))}, {"width": 256, "quality": 75})
-        proc, e2e = [], []
-        for _ in range(2):
-            svc.run_job("resize", body, ctype)
-        for _ in range(args.core_runs):
-            st, _, t_e2e, _ = svc.run_job("resize", body, ctype)
-            proc.append((parse_time(st["finished_at"]) - parse_time(st["started_at"])) * 1000.0)
-            e2e.append(t_e2e * 1000.0)
-        out[path] = {"processing_ms": proc, "e2e_ms": e2e, "result": st.get("result")}
-        log("  service resize %s: processing %.0f ms, end-to-end %.0f ms"
-            % (os.path.basename(path), median(proc), median(e2e)))
-    return out
-
-
-def throughput_phase(svc, args, log):
-    """Part 3: N resize jobs (Dune.jpg -> width 256) from `clients` threads."""
-    body, ctype = multipart({"file": ("Dune.jpg", read_bytes(args.dune))}, {"width": 256})
-    n, clients = args.jobs, args.clients
-    lock = threading.Lock()
-    next_index = [0]
-    posts = [None] * n  # (wall start, seconds to 202, id)
-    finals = [None] * n
-    errors = []
-
-    def submitter():
-        while True:
-            with lock:
-                i = next_index[0]
-                if i >= n:
-                    return
-                next_index[0] += 1
-            wall = time.time()
-            t0 = time.perf_counter()
-            try:
-                job = svc.post("resize", body, ctype)
-            except Exception as e:  # noqa: BLE001 — counted and reported
-                with lock:
-                    errors.append("POST %d: %s" % (i, e))
-                continue
-            posts[i] = (wall, time.perf_counter() - t0, job["id"])
-
-    def waiter(indices):
-        for i in indices:
-            if posts[i] is None:
-                continue
-            try:
-                finals[i] = svc.wait_done("resize", posts[i][2])
-            except Exception as e:  # noqa: BLE001
-                with lock:
-                    errors.append("wait %d: %s" % (i, e))
-
-    t_start = time.time()
-    threads = [threading.Thread(target=submitter) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    t_submitted = time.time()
-    threads = [threading.Thread(target=waiter, args=(range(k, n, clients),)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    t_observed = time.time()
-
-    done = [(posts[i], finals[i]) for i in range(n) if posts[i] and finals[i]]
-    complete = [(p, f) for p, f in done if f["status"] == "complete"]
-    failed = [f for _, f in done if f["status"] != "complete"]
-    post_ms = [p[1] * 1000.0 for p in posts if p]
-    # Completion latency: the job's finished_at (server clock, same machine)
-    # minus the wall time its POST began.
-    completion_ms = [(parse_time(f["finished_at"]) - p[0]) * 1000.0 for p, f in complete]
-    processing_ms = [(parse_time(f["finished_at"]) - parse_time(f["started_at"])) * 1000.0
-                     for _, f in complete]
-    queue_ms = [(parse_time(f["started_at"]) - parse_time(f["created_at"])) * 1000.0
-                for _, f in complete]
-    last_finish = max(parse_time(f["finished_at"]) for _, f in complete) if complete else t_observed
-    span = last_finish - t_start
-    res = {
-        "jobs": n, "clients": clients, "complete": len(complete), "failed": len(failed),
-        "errors": errors[:10], "n_errors": len(errors),
-        "failed_examples": [f.get("error") for f in failed[:5]],
-        "span_s": span, "jobs_per_s": len(complete) / span if span > 0 else None,
-        "submit_span_s": t_submitted - t_start,
-        "post_ms": post_ms, "completion_ms": completion_ms,
-        "processing_ms": processing_ms, "queue_ms": queue_ms,
-    }
-    log("  %d/%d complete in %.2f s: %.1f jobs/s; POST p50 %.1f ms p95 %.1f ms; "
-        "completion p50 %.0f ms p95 %.0f ms"
-        % (len(complete), n, span, res["jobs_per_s"] or 0, percentile(post_ms, 50) if post_ms else 0,
-           percentile(post_ms, 95) if post_ms else 0,
-           percentile(completion_ms, 50) if completion_ms else 0,
-           percentile(completion_ms, 95) if completion_ms else 0))
-    return res
-
-
-WRK_LINE = re.compile(r"^\s*(Latency|Req/Sec)\s+(\S+)\s+(\S+)\s+(\S+)")
-
-
-def wrk_phase(svc, args, job_id, log):
-    if not shutil.which("wrk"):
-        log("  wrk not found (apt-get install wrk): skipped")
-        return None
-    out = {}
-    for label, path in (("GET /health", "/health"),
-                        ("GET /resize/status/<id>", "/resize/status/%s" % job_id)):
-        cmd = ["wrk", "-t2", "-c32", "-d%ds" % args.wrk_seconds, "--latency",
-               "http://127.0.0.1:%d%s" % (svc.port, path)]
-        text = subprocess.run(cmd, capture_output=True, text=True, timeout=args.wrk_seconds + 60).stdout
-        row = {"cmd": " ".join(cmd), "raw": text}
-        m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-        row["rps"] = float(m.group(1)) if m else None
-        m = re.search(r"(\d+) requests in ([\d.]+\w+)", text)
-        row["requests"] = int(m.group(1)) if m else None
-        for line in text.splitlines():
-            lm = WRK_LINE.match(line)
-            if lm and lm.group(1) == "Latency":
-                row["latency_avg"] = lm.group(2)
-            pm = re.match(r"^\s+(50|99)%\s+(\S+)", line)
-            if pm:
-                row["latency_p" + pm.group(1)] = pm.group(2)
-        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-        row["socket_errors"] = [int(x) for x in m.groups()] if m else [0, 0, 0, 0]
-        m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        row["non_2xx"] = int(m.group(1)) if m else 0
-        log("  wrk %s: %s req/s, p50 %s, p99 %s, socket errors %s, non-2xx %s"
-            % (label, row["rps"], row.get("latency_p50"), row.get("latency_p99"),
-               row["socket_errors"], row["non_2xx"]))
-        out[label] = row
-    return out
-
-
-def cmd_service(args):
-    def log(msg):
-        sys.stderr.write(msg + "\n")
-        sys.stderr.flush()
-
-    svc = Service(args.rest, args.engine, args.docs, {})
-    # SIGTERM (the shell's trap) must stop our children too.
+def cmd_run(args):
+    args.clients = [int(x) for x in args.clients.split(",")]
+    args.raw_concurrency = sorted({1, args.nproc})
+    args.inputs = {"w1": args.w1, "w2": args.w2, "big_jpeg": args.big_jpeg, "big_png": args.big_png}
+    args.sizes = {k: image_size(v) for k, v in args.inputs.items()}
+    runs_dir = os.path.join(args.out, "runs")
+    os.makedirs(runs_dir, exist_ok=True)
+    for old in glob.glob(os.path.join(runs_dir, "*.json")) + \
+            glob.glob(os.path.join(args.out, "memory*.json")):
+        os.remove(old)
+    machine = machine_info(args)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    result = {"config": {"engine_threads": "0 (= cores)", "http_threads": 32, "log_level": "info"}}
+
+    systems = {}
+    skipped = []
+    t_start = time.monotonic()
     try:
-        svc.wait_ready()
-        result["memory_start"] = svc.memory()
-        log("part 1: operations on the 4000x3000 photo (median of %d runs; avif %d)"
-            % (args.runs, args.avif_runs))
-        result["ops"] = ops_phase(svc, args, log)
-        result["memory_ops"] = svc.memory()
-        log("part 2: the core resize through the service (median of %d runs)" % args.core_runs)
-        result["core"] = core_phase(svc, args, log)
-        result["peak_reset"] = svc.reset_peaks()
-        result["memory_before_throughput"] = svc.memory()
-        log("part 3: %d resize jobs from %d client threads" % (args.jobs, args.clients))
-        result["throughput"] = throughput_phase(svc, args, log)
-        result["memory_throughput"] = svc.memory()
-        body, ctype = multipart({"file": ("Dune.jpg", read_bytes(args.dune))}, {"width": 256})
-        job_id = svc.post("resize", body, ctype)["id"]
-        svc.wait_done("resize", job_id)
-        result["wrk"] = wrk_phase(svc, args, job_id, log)
-        result["memory_end"] = svc.memory()
-        result["loadavg_end"] = loadavg()
-        for p in svc.procs:
-            if p.poll() is not None:
-                result.setdefault("exited", []).append("%s exited with %s" % (p.name, p.returncode))
-    except BaseException:
-        for name in ("img-rest", "img-engine"):
-            sys.stderr.write("----- %s log (tail) -----\n%s\n" % (name, svc.log_tail(name)))
-        raise
+        log("starting the systems: the service (img-rest + img-engine), the sharp server, "
+            "the Pillow server")
+        systems["service"] = Service(args, "rounds")
+        if args.node and os.path.isdir(os.path.join(args.root, "bench", "node_modules", "sharp")):
+            try:
+                systems["sharp"] = SyncServer(
+                    "sharp-server", [args.node, os.path.join(args.root, "bench", "sharp-server.mjs")],
+                    args.out, cwd=os.path.join(args.root, "bench"))
+            except RuntimeError as e:
+                skipped.append("sharp server: %s" % e)
+        else:
+            skipped.append("sharp server: sharp is not installed (cd bench && npm ci)")
+        if args.pillow_python:
+            try:
+                systems["pillow"] = SyncServer(
+                    "pillow-server",
+                    [args.pillow_python, os.path.join(args.root, "bench", "pillow-server.py")],
+                    args.out)
+            except RuntimeError as e:
+                skipped.append("Pillow server: %s" % e)
+        else:
+            skipped.append("Pillow server: no python3 with PIL (apt-get install python3-pil)")
+        for s in skipped:
+            log("skipped: " + s)
+        machine["sharp"] = systems["sharp"].info if "sharp" in systems else None
+        machine["pillow"] = systems["pillow"].info if "pillow" in systems else None
+        machine["service_config"] = systems["service"].settings
+
+        for r in range(args.rounds):
+            log("round %d of %d (%.0f s so far)" % (r + 1, args.rounds, time.monotonic() - t_start))
+            measure_round(args, r, systems, runs_dir)
+        uploads = uploads_phase(args, systems["service"], runs_dir, args.out)
     finally:
-        svc.stop()
-        result["log_warnings"] = svc.errors_in_logs()[:40]
-        svc.remove()
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
+        for s in systems.values():
+            s.stop()
+    memory = memory_phase(args, args.out)
+    memory["uploads"] = uploads
+    machine["loadavg_end"] = loadavg()
+    machine["seconds"] = round(time.monotonic() - t_start)
+    machine["skipped"] = skipped
+    machine["rounds"] = args.rounds
+    machine["duration_s"] = args.duration
+    machine["warmup_s"] = args.warmup
+    machine["raw_warmup_s"] = args.raw_warmup
+    machine["mem_seconds"] = args.mem_seconds
+    machine["clients"] = args.clients
+    machine["inputs"] = {k: {"file": os.path.basename(v), "bytes": os.path.getsize(v),
+                             "size": list(args.sizes[k])} for k, v in args.inputs.items()}
+    with open(os.path.join(args.out, "machine.json"), "w") as f:
+        json.dump(machine, f, indent=1)
+    with open(os.path.join(args.out, "memory.json"), "w") as f:
+        json.dump(memory, f, indent=1)
+    write_report(args.out, args.results)
 
 
-# -- report --------------------------------------------------------------------
+# -- the report --------------------------------------------------------------------------
 
 def load(path):
     try:
@@ -598,203 +524,377 @@ def load(path):
         return None
 
 
-def ms(v):
+class Runs:
+    """The per-round results: runs[(system, workload, clients_or_conc)][round] = JSON."""
+
+    def __init__(self, out):
+        self.by = {}
+        self.rounds = 0
+        for path in glob.glob(os.path.join(out, "runs", "r*.json")):
+            name = os.path.basename(path)[1:-5]  # "1-service-W1-c4"
+            rnd, system, wl, var = name.split("-", 3)
+            self.rounds = max(self.rounds, int(rnd))
+            self.by.setdefault((system, wl, var), {})[int(rnd)] = load(path) or {"failed": "?"}
+
+    def get(self, system, wl, var, rnd):
+        res = self.by.get((system, wl, var), {}).get(rnd)
+        return None if res is None or "failed" in res else res
+
+    def values(self, system, wl, var, fn):
+        out = []
+        for rnd in range(1, self.rounds + 1):
+            res = self.get(system, wl, var, rnd)
+            if res is not None:
+                try:
+                    out.append(fn(res))
+                except (KeyError, TypeError):
+                    pass
+        return out
+
+    def med(self, system, wl, var, fn):
+        return median(self.values(system, wl, var, fn))
+
+    def raw_var(self, wl):
+        """The raw libvips concurrency with the higher median throughput."""
+        best, best_v = None, None
+        for (system, w, var) in self.by:
+            if system == "raw" and w == wl:
+                v = self.med("raw", wl, var, lambda x: x["jobs_per_s"])
+                if v is not None and (best_v is None or v > best_v):
+                    best, best_v = var, v
+        return best
+
+    def ratio(self, wl, clients, other):
+        """Median over rounds of service / other, both from the same round."""
+        var_other = self.raw_var(wl) if other == "raw" else "c%d" % clients
+        ratios = []
+        for rnd in range(1, self.rounds + 1):
+            s = self.get("service", wl, "c%d" % clients, rnd)
+            o = self.get(other, wl, var_other, rnd) if var_other else None
+            if s and o and o["jobs_per_s"] > 0:
+                ratios.append(s["jobs_per_s"] / o["jobs_per_s"])
+        return median(ratios)
+
+    def errors(self):
+        total, examples = 0, []
+        for key, rounds in sorted(self.by.items()):
+            for rnd, res in sorted(rounds.items()):
+                if "failed" in res:
+                    examples.append("round %d %s %s %s: %s" % (rnd, key[0], key[1], key[2],
+                                                               res["failed"]))
+                    total += 1
+                elif res.get("errors"):
+                    total += res["errors"]
+                    examples += ["round %d %s %s %s: %s" % (rnd, key[0], key[1], key[2], e)
+                                 for e in res.get("error_examples", [])[:2]]
+        return total, examples
+
+
+def fmt(v, digits=1, unit=""):
     if v is None:
         return "—"
-    return "%.0f ms" % v if v >= 10 else "%.1f ms" % v
+    return ("%." + str(digits) + "f%s") % (v, unit)
 
 
-def mib(kb):
+def mark(ok):
+    return "—" if ok is None else ("PASS" if ok else "MISS")
+
+
+def write_report(out, results_path):
+    machine = load(os.path.join(out, "machine.json")) or {}
+    memory = load(os.path.join(out, "memory.json")) or {}
+    runs = Runs(out)
+    clients = machine.get("clients", [4, 8])
+    lines = []
+    w = lines.append
+    jps = (lambda x: x["jobs_per_s"])
+
+    def cpu(name):
+        return lambda x: x["cpu"][name]["ms_per_job"]
+
+    w("# Benchmark results: this service against raw libvips, sharp and Pillow\n")
+    w("Written by `%s` (scripts/bench.sh, bench/bench.py) on %s; the raw JSON of every run "
+      "is under the build folder (`BUILD/bench/`). %d interleaved rounds: each round measures "
+      "every system once per workload and client count, the order of the systems rotated "
+      "from round to round; throughput is the median of the rounds, a ratio the median of "
+      "the per-round ratios. Each HTTP run is %s s of warm-up then %s s measured; raw "
+      "libvips %s s + %s s. Measuring took %s s. All programs run in the bench's own "
+      "session (one scheduling group for the kernel's autogroup), so every system competes "
+      "alike with other work on the machine.\n"
+      % (machine.get("command", "make bench"), machine.get("date", "?"), runs.rounds,
+         machine.get("warmup_s"), machine.get("duration_s"), machine.get("raw_warmup_s"),
+         machine.get("duration_s"), machine.get("seconds")))
+
+    # -- machine
+    sharp = machine.get("sharp") or {}
+    pillow = machine.get("pillow") or {}
+    w("## Machine\n")
+    w("| | |\n|---|---|")
+    w("| CPU | %s, %s cores (nproc), %s GiB RAM |" % (machine.get("cpu", "?"),
+                                                     machine.get("nproc", "?"),
+                                                     machine.get("memory_gib", "?")))
+    w("| OS | %s (Debian %s), Linux %s |" % (machine.get("os", "?"),
+                                             machine.get("debian_version", "?"),
+                                             machine.get("kernel", "?")))
+    w("| libvips (Debian; the service and raw_vips) | %s |" % machine.get("libvips", "?"))
+    w("| sharp | %s |" % ("%s with its own libvips %s; Node %s; sharp.concurrency() %s, "
+                          "libuv pool %s" % (sharp.get("sharp"), sharp.get("libvips"),
+                                             sharp.get("node"), sharp.get("concurrency"),
+                                             sharp.get("uv_threadpool_size"))
+                          if sharp else "not measured"))
+    w("| Pillow | %s |" % ("%s (Debian python3-pil), Python %s" % (pillow.get("pillow"),
+                                                                   pillow.get("python"))
+                           if pillow else "not measured"))
+    w("| load generator | bench/loadgen (%s) |" % machine.get("curl", "libcurl"))
+    w("| service build | CMAKE_BUILD_TYPE=%s; config: free 127.0.0.1 ports, temporary "
+      "data_dir, defaults otherwise (engine_threads = cores, http_threads 32, log_level info) |"
+      % machine.get("build_type", "?"))
+    w("| 1-minute load average, start / end | %s / %s (above ~0.3 before the start means "
+      "other work was running) |\n" % (machine.get("loadavg_start"), machine.get("loadavg_end")))
+    if machine.get("skipped"):
+        w("Skipped: " + "; ".join(machine["skipped"]) + "\n")
+
+    inputs = machine.get("inputs", {})
+    w("Workloads (inputs made with `vips` from mate-backgrounds' Elephants_5640x3172.jpg, "
+      "camera EXIF kept):\n")
+    for wl, (key, width, desc) in WORKLOADS.items():
+        size = inputs.get(key, {})
+        w("- **%s**: %s; input %s bytes." % (wl, desc, size.get("bytes", "?")))
+    w("")
+
+    # -- throughput
+    raw_var = {wl: runs.raw_var(wl) for wl in WORKLOADS}
+    w("## Throughput (jobs/s, median of %d rounds) and the service's ratios\n" % runs.rounds)
+    w("| workload | clients | raw libvips | sharp | Pillow | **service** | service / raw | "
+      "service / sharp | service / Pillow |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for wl in WORKLOADS:
+        raw = runs.med("raw", wl, raw_var[wl], jps) if raw_var[wl] else None
+        for c in clients:
+            var = "c%d" % c
+            row = [runs.med(s, wl, var, jps) for s in ("sharp", "pillow", "service")]
+            rs = [runs.ratio(wl, c, o) for o in ("raw", "sharp", "pillow")]
+            ratios[(wl, c)] = rs
+            w("| %s | %d | %s | %s | %s | **%s** | %s | %s | %s |"
+              % (wl, c, fmt(raw), fmt(row[0]), fmt(row[1]), fmt(row[2]),
+                 fmt(rs[0], 2, "x"), fmt(rs[1], 2, "x"), fmt(rs[2], 2, "x")))
+    w("")
+    conc = {wl: (raw_var[wl] or "?").replace("conc", "") for wl in WORKLOADS}
+    w("Raw libvips: bench/raw_vips, %s threads (= cores), each looping vips_thumbnail from "
+      "the file and vips_jpegsave_buffer (Q 80, strip), cache off, no HTTP and no client; "
+      "run with libvips concurrency %s per image, the better one used (W1: %s, W2: %s; "
+      "both in the per-round table). The HTTP systems are driven by bench/loadgen on the same "
+      "2 cores (its CPU per job is in the CPU table). Every upload carries a unique JPEG "
+      "comment, so no result cache can answer.\n"
+      % (machine.get("nproc", "?"), " and ".join(sorted({v.replace("conc", "") for k in runs.by
+                                                          if k[0] == "raw"
+                                                          for v in [k[2]]})),
+         conc["W1"], conc["W2"]))
+
+    # -- goals
+    w("## Goals\n")
+    w("| goal | measured | target | |")
+    w("|---|---:|---:|---|")
+    for c in clients:
+        r = ratios.get(("W1", c), [None] * 3)[0]
+        w("| W1 jobs/s vs raw libvips, %d clients | %s | >= %.2fx | %s |"
+          % (c, fmt(r, 2, "x"), GOAL_W1_RAW, mark(None if r is None else r >= GOAL_W1_RAW)))
+    for c in clients:
+        r = ratios.get(("W1", c), [None] * 3)[1]
+        w("| W1 jobs/s vs sharp, %d clients | %s | >= %.2fx | %s |"
+          % (c, fmt(r, 2, "x"), GOAL_W1_SHARP, mark(None if r is None else r >= GOAL_W1_SHARP)))
+    for c in clients:
+        v = runs.med("service", "W1", "c%d" % c, cpu("img-rest"))
+        w("| img-rest CPU per 5 MB upload (W1), %d clients | %s | <= %.0f ms | %s |"
+          % (c, fmt(v, 1, " ms"), GOAL_REST_CPU_MS, mark(None if v is None else
+                                                          v <= GOAL_REST_CPU_MS)))
+    c_hi, c_lo = max(clients), min(clients)
+    sat_lo = runs.med("service", "W1", "c%d" % c_lo, jps)
+    sat_hi = runs.med("service", "W1", "c%d" % c_hi, jps)
+    p99 = runs.med("service", "W1", "c%d" % c_hi, lambda x: x["submit_ms"]["p99"])
+    saturated = sat_lo is not None and sat_hi is not None and sat_hi <= 1.1 * sat_lo
+    w("| submit (POST to 202) p99 at twice the saturating load: W1 at %d clients (%d clients %s: "
+      "%s jobs/s at %d, %s at %d) | %s | <= %.0f ms | %s |"
+      % (c_hi, c_lo, "saturate" if saturated else "did not quite saturate this time",
+         fmt(sat_lo), c_lo, fmt(sat_hi), c_hi, fmt(p99, 0, " ms"), GOAL_SUBMIT_P99_MS,
+         mark(None if p99 is None else p99 <= GOAL_SUBMIT_P99_MS)))
+    for c in clients:
+        r = ratios.get(("W2", c), [None] * 3)[0]
+        w("| W2 jobs/s vs raw libvips, %d clients | %s | >= %.2fx | %s |"
+          % (c, fmt(r, 2, "x"), GOAL_W2_RAW, mark(None if r is None else r >= GOAL_W2_RAW)))
+    png = memory.get("big_png") or {}
+    hwm = png.get("engine_child_hwm_kb")
+    w("| img-engine peak RSS, 100 MP PNG to 256 px | %s | <= 200 MB | %s |\n"
+      % ("%.0f MB (%.0f MiB)" % (hwm * 1024 / 1e6, hwm / 1024.0) if hwm else "—",
+         mark(None if hwm is None or png.get("errors") else hwm * 1024 <= GOAL_ENGINE_PNG_BYTES)))
+    w("A goal marked MISS is reported, not enforced: the bench never fails because of one.\n")
+
+    # -- CPU
+    w("## CPU time per job (ms, user + system, median of rounds)\n")
+    w("Read from /proc/<pid>/stat (utime + stime) of each program and all its descendants "
+      "(img-engine's supervisor and the engine process it forks) at the start and the end of "
+      "the measured window, divided by the jobs finished in it.\n")
+    w("| workload | clients | service: img-rest | service: img-engine | service: both | "
+      "sharp (node) | Pillow (python) | raw libvips | load generator: service / sharp / Pillow |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for wl in WORKLOADS:
+        raw_cpu = runs.med("raw", wl, raw_var[wl], lambda x: x["cpu_ms_per_job"]) \
+            if raw_var[wl] else None
+        for c in clients:
+            var = "c%d" % c
+            rest = runs.med("service", wl, var, cpu("img-rest"))
+            eng = runs.med("service", wl, var, cpu("img-engine"))
+            both = runs.med("service", wl, var, lambda x: x["cpu"]["img-rest"]["ms_per_job"] +
+                            x["cpu"]["img-engine"]["ms_per_job"])
+            lg = [runs.med(s, wl, var, lambda x: x["client_cpu_ms_per_job"])
+                  for s in ("service", "sharp", "pillow")]
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s |"
+              % (wl, c, fmt(rest), fmt(eng), fmt(both),
+                 fmt(runs.med("sharp", wl, var, cpu("sharp"))),
+                 fmt(runs.med("pillow", wl, var, cpu("pillow"))), fmt(raw_cpu),
+                 " / ".join(fmt(x) for x in lg)))
+    w("")
+
+    # -- latency
+    w("## Latency (ms, median of the rounds' percentiles)\n")
+    w("End to end: first byte of the POST to the last byte of the resized image (for the "
+      "service: upload, 202, `GET /resize/status/<id>?wait=30` until complete, download). "
+      "Submit: POST to its 202.\n")
+    w("| workload | clients | system | jobs/round | e2e p50 | e2e p95 | e2e p99 | submit p50 | "
+      "submit p95 | submit p99 |")
+    w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for wl in WORKLOADS:
+        for c in clients:
+            var = "c%d" % c
+            for s in ("service", "sharp", "pillow"):
+                if not runs.values(s, wl, var, jps):
+                    continue
+                e = [runs.med(s, wl, var, lambda x, p=p: x["e2e_ms"][p])
+                     for p in ("p50", "p95", "p99")]
+                sub = [runs.med(s, wl, var, lambda x, p=p: x["submit_ms"][p])
+                       for p in ("p50", "p95", "p99")] if s == "service" else [None] * 3
+                n = runs.med(s, wl, var, lambda x: x["jobs"])
+                w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |"
+                  % (wl, c, LABELS[s], fmt(n, 0), *(fmt(x, 0) for x in e),
+                     *(fmt(x, 0) for x in sub)))
+    w("")
+    spj = runs.med("service", "W1", "c%d" % c_lo, lambda x: x["status_requests_per_job"])
+    cpj = runs.med("service", "W1", "c%d" % c_lo, lambda x: x["connections_per_job"])
+    cps = runs.med("sharp", "W1", "c%d" % c_lo, lambda x: x["connections_per_job"])
+    w("Per service job the client made %s status request(s) and opened %s new TCP "
+      "connection(s) (sharp server: %s per job, keep-alive).\n"
+      % (fmt(spj, 2), fmt(cpj, 2), fmt(cps, 2)))
+
+    # -- memory
+    w("## Memory\n")
+    w("img-engine's peaks on a fresh service (same configuration): the VmHWM of the engine "
+      "process (the supervisor's child), reset (clear_refs) before each job. img-rest's RSS "
+      "on the service of the rounds, after all their uploads.\n")
+    w("| measure | value |")
+    w("|---|---:|")
+    idle = memory.get("idle") or {}
+    w("| img-rest RSS, idle | %s |" % kib(idle.get("rest_rss_kb")))
+    w("| img-engine engine process RSS, idle | %s |" % kib(idle.get("engine_child_rss_kb")))
+    for key in ("big_jpeg", "big_png"):
+        m = memory.get(key)
+        if not m:
+            continue
+        size = m.get("size") or [0, 0]
+        note = ""
+        if m.get("errors") or m.get("failed"):
+            note = " (the job FAILED: %s)" % (m.get("failed") or "%d errors" % m["errors"])
+        w("| img-engine peak RSS, %s (%dx%d, %.0f MB) to 256 px | %s%s |"
+          % (m["label"], size[0], size[1], m["bytes"] / 1e6, kib(m.get("engine_child_hwm_kb")),
+             note))
+    up = memory.get("uploads") or {}
+    if up:
+        w("| img-rest RSS after %s uploads of the 5 MB photo and %s of the 640x480 one "
+          "(the rounds' service%s) / its peak | %s / %s |"
+          % (up.get("w1_uploads"), up.get("w2_uploads_in_rounds"),
+             ", with a top-up run of W1 jobs at 4 clients, at most %.0f s" % machine.get(
+                 "mem_seconds", 0) if up.get("top_up") else "",
+             kib(up.get("rest_rss_kb")), kib(up.get("rest_hwm_kb"))))
+    w("")
+
+    # -- per round
+    w("## Every round (jobs/s)\n")
+    w("| system | workload | clients / libvips concurrency | " +
+      " | ".join("round %d" % (i + 1) for i in range(runs.rounds)) + " | load avg before |")
+    w("|---|---|---|" + "---:|" * runs.rounds + "---|")
+    for (system, wl, var) in sorted(runs.by, key=lambda k: (SYSTEMS.index(k[0]), k[1], k[2])):
+        vals, las = [], []
+        for rnd in range(1, runs.rounds + 1):
+            res = runs.by[(system, wl, var)].get(rnd)
+            if res is None:
+                vals.append("—")
+            elif "failed" in res:
+                vals.append("failed")
+            else:
+                vals.append(fmt(res["jobs_per_s"]) + (" (%d err)" % res["errors"]
+                                                       if res.get("errors") else ""))
+            las.append(fmt((res or {}).get("loadavg_before")))
+        label = ("concurrency " + var[4:]) if var.startswith("conc") else var[1:]
+        w("| %s | %s | %s | %s | %s |" % (LABELS[system], wl, label, " | ".join(vals),
+                                          " ".join(las)))
+    w("")
+    total, examples = runs.errors()
+    w("Errors (non-2xx answers, failed jobs, wrong images, transport errors): **%d**." % total)
+    for e in examples[:10]:
+        w("- %s" % e)
+    w("")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text)
+    if results_path:
+        with open(results_path, "w") as f:
+            f.write(text)
+    sys.stdout.write(text)
+
+
+def kib(kb):
     return "—" if kb is None else "%.0f MiB" % (kb / 1024.0)
 
 
 def cmd_report(args):
-    d = args.dir
-    machine = load(os.path.join(d, "machine.json")) or {}
-    service = load(os.path.join(d, "service.json"))
-    pillow = load(os.path.join(d, "pillow.json"))
-    sharp = load(os.path.join(d, "sharp.json"))
-    skipped = []
-    try:
-        with open(os.path.join(d, "skipped.txt")) as f:
-            skipped = [line.strip() for line in f if line.strip()]
-    except OSError:
-        pass
-    names = args.names  # "path=label" pairs
-    labels = dict(x.split("=", 1) for x in names)
-    w = sys.stdout.write
-
-    w("## Machine\n\n")
-    w("| | |\n|---|---|\n")
-    w("| date | %s |\n" % machine.get("date", ""))
-    w("| CPU | %s, %s cores (nproc), %s GiB RAM |\n"
-      % (machine.get("cpu", "?"), machine.get("nproc", "?"), machine.get("memory_gib", "?")))
-    w("| OS | %s, Linux %s |\n" % (machine.get("os", "?"), machine.get("kernel", "?")))
-    w("| img build | CMAKE_BUILD_TYPE=%s |\n" % machine.get("build_type", "?"))
-    w("| libvips (Debian, used by img-engine and vipsthumbnail) | %s |\n" % machine.get("libvips", "?"))
-    w("| sharp | %s |\n" % ("%s (prebuilt libvips %s), Node %s"
-                             % (sharp["sharp"], sharp["libvips"], machine.get("node", "?"))
-                             if sharp else "not measured"))
-    w("| Pillow | %s |\n" % (("%s (Debian python3-pil)" % pillow["pillow"]) if pillow else "not measured"))
-    w("| hyperfine, wrk | %s, %s |\n" % (machine.get("hyperfine") or "—", machine.get("wrk") or "—"))
-    w("| 1-minute load average, start / end | %s / %s (above ~0.3 means something else was running) |\n\n"
-      % (machine.get("loadavg_start", "?"), (service or {}).get("loadavg_end", "?")))
-    if skipped:
-        w("Skipped: " + "; ".join(skipped) + "\n\n")
-
-    if service:
-        w("## 1. Operations on a 4000x3000 JPEG (12 MP, %.1f MB)\n\n"
-          % (service["ops"][0]["upload_bytes"] / 1e6))
-        w("One job at a time through img-rest + img-engine (2 engine threads). "
-          "Processing = finished_at - started_at; end-to-end = client POST (upload) "
-          "to result downloaded, waiting with `?wait=30`. Medians. The peak RSS "
-          "of img-engine's worker process is over that operation's runs (VmHWM reset before "
-          "each operation; memory kept by the allocator from earlier ones counts).\n\n")
-        w("| operation | parameters | runs | processing | end-to-end | of which POST (202) "
-          "| img-engine peak RSS | result |\n")
-        w("|---|---|---:|---:|---:|---:|---:|---|\n")
-        for r in service["ops"]:
-            w("| %s | %s | %d | %s | %s | %s | %s | %s, %.0f kB |\n"
-              % (r["label"], r["params"] or "—", r["runs"], ms(median(r["processing_ms"])),
-                 ms(median(r["e2e_ms"])), ms(median(r["post_ms"])), mib(r.get("engine_peak_kb")),
-                 r["result_desc"] or "JSON", r["result_bytes"] / 1000.0))
-        w("\n")
-
-    w("## 2. The core resize: decode JPEG, resize to 256 px wide, encode JPEG q75\n\n")
-    w("Median milliseconds per image. vipsthumbnail is timed by hyperfine as a whole "
-      "process (start-up and libvips initialisation included; the `vips --version` row "
-      "is that start-up alone); sharp and Pillow are timed inside one process; the "
-      "service row is the job's processing time, and the last row the client's "
-      "end-to-end time.\n\n")
-    paths = [x.split("=", 1)[0] for x in names]
-    w("| implementation | " + " | ".join(labels[p] for p in paths) + " |\n")
-    w("|---|" + "---:|" * len(paths) + "\n")
-
-    def row(label, values):
-        w("| %s | %s |\n" % (label, " | ".join(ms(v) for v in values)))
-
-    hf = {}
-    for i, p in enumerate(paths):
-        hf[p] = load(os.path.join(d, "hyperfine-%d.json" % i))
-    if all(hf.values()):
-        row("libvips `vipsthumbnail` CLI (hyperfine)",
-            [statistics.median(hf[p]["results"][0]["times"]) * 1000.0 for p in paths])
-        row("  process start-up alone (`vips --version`)",
-            [statistics.median(hf[p]["results"][1]["times"]) * 1000.0 for p in paths])
-    else:
-        row("libvips `vipsthumbnail` CLI (hyperfine)", [None] * len(paths))
-    if sharp:
-        row("sharp %s, in-process (libvips threads: %s)"
-            % (sharp["sharp"], next(iter(sharp["images"].values()))["threads"]),
-            [sharp["images"][p]["median_ms"] for p in paths])
-    else:
-        row("sharp", [None] * len(paths))
-    if pillow:
-        row("Pillow %s, draft() + LANCZOS" % pillow["pillow"],
-            [pillow["images"][p]["draft"]["median_ms"] for p in paths])
-        row("Pillow %s, full decode + LANCZOS" % pillow["pillow"],
-            [pillow["images"][p]["full"]["median_ms"] for p in paths])
-    else:
-        row("Pillow", [None] * len(paths))
-    if service:
-        row("img service: job processing time",
-            [median(service["core"][p]["processing_ms"]) for p in paths])
-        row("img service: client end-to-end",
-            [median(service["core"][p]["e2e_ms"]) for p in paths])
-    w("\n")
-
-    if service:
-        t = service["throughput"]
-        w("## 3. Throughput and memory\n\n")
-        w("%d resize jobs (Dune.jpg 1680x1050 to width 256), submitted as fast as possible "
-          "from %d client threads, then waited for.\n\n" % (t["jobs"], t["clients"]))
-        w("| measure | value |\n|---|---:|\n")
-        w("| jobs complete / failed / client errors | %d / %d / %d |\n"
-          % (t["complete"], t["failed"], t["n_errors"]))
-        w("| throughput (first POST to last finished_at) | **%.1f jobs/s** (%.2f s) |\n"
-          % (t["jobs_per_s"] or 0, t["span_s"]))
-        w("| all %d POSTs answered within | %.2f s |\n" % (t["jobs"], t["submit_span_s"]))
-        for name, key in (("POST answered 202", "post_ms"),
-                          ("job complete (from its POST)", "completion_ms"),
-                          ("waiting in the queue (created to started)", "queue_ms"),
-                          ("processing (started to finished)", "processing_ms")):
-            v = t[key]
-            if v:
-                w("| %s p50 / p95 | %s / %s |\n" % (name, ms(percentile(v, 50)), ms(percentile(v, 95))))
-        w("\n")
-        mo, mt, me = service["memory_ops"], service["memory_throughput"], service["memory_end"]
-        ms0 = service["memory_start"]
-        w("| peak RSS (VmHWM) | img-rest | img-engine worker (child) |\n|---|---:|---:|\n")
-        w("| idle, after start | %s | %s |\n" % (mib(ms0["rest_hwm_kb"]), mib(ms0["engine_child_hwm_kb"])))
-        w("| peak during part 1 (4000x3000 operations) | %s | %s |\n"
-          % (mib(max([r.get("rest_peak_kb") or 0 for r in service["ops"]] + [mo["rest_hwm_kb"] or 0])),
-             mib(max([r.get("engine_peak_kb") or 0 for r in service["ops"]]
-                     + [mo["engine_child_hwm_kb"] or 0]))))
-        mb = service["memory_before_throughput"]
-        w("| RSS before the %d jobs (kept from parts 1-2) | %s | %s |\n"
-          % (t["jobs"], mib(mb["rest_rss_kb"]), mib(mb["engine_child_rss_kb"])))
-        w("| peak during the %d jobs%s | %s | %s |\n"
-          % (t["jobs"], "" if service.get("peak_reset") else " (peak not reset: whole run)",
-             mib(mt["rest_hwm_kb"]), mib(mt["engine_child_hwm_kb"])))
-        w("| RSS at the end | %s | %s |\n" % (mib(me["rest_rss_kb"]), mib(me["engine_child_rss_kb"])))
-        w("\n(img-engine's supervisor parent: %s peak.)\n\n" % mib(me["engine_supervisor_hwm_kb"]))
-        if service.get("wrk"):
-            w("wrk, 2 threads, 32 connections, %s each. img-rest closes every connection "
-              "after one request (keep-alive off on purpose), so this is "
-              "connection-per-request. Every request shows as a socket read error: the "
-              "answers do not say `Connection: close`, so wrk sends its next request on the "
-              "closed connection and reconnects; the counted requests were all answered "
-              "200.\n\n" % ("%ss" % args.wrk_seconds))
-            w("| route | requests/s | latency p50 | p99 | socket errors (connect/read/write/timeout) | non-2xx |\n")
-            w("|---|---:|---:|---:|---|---:|\n")
-            for label, r in service["wrk"].items():
-                w("| %s | %s | %s | %s | %s | %s |\n"
-                  % (label, "%.0f" % r["rps"] if r["rps"] else "—", r.get("latency_p50", "—"),
-                     r.get("latency_p99", "—"), "/".join(str(x) for x in r["socket_errors"]),
-                     r["non_2xx"]))
-            w("\n")
-        notes = list(service.get("exited", []))
-        if t["n_errors"]:
-            notes += t["errors"]
-        if t["failed"]:
-            notes += ["failed job: %r" % e for e in t["failed_examples"]]
-        if service.get("log_warnings"):
-            notes += ["log: " + x for x in service["log_warnings"][:10]]
-        if notes:
-            w("Warnings and errors seen:\n\n" + "".join("- %s\n" % n for n in notes) + "\n")
+    write_report(args.out, args.results)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    m = sub.add_parser("machine")
-    m.add_argument("out")
-    m.add_argument("--build-type", default="?")
-    p = sub.add_parser("pillow")
-    p.add_argument("runs", type=int)
-    p.add_argument("out_dir")
-    p.add_argument("images", nargs="+")
-    s = sub.add_parser("service")
-    s.add_argument("--rest", required=True)
-    s.add_argument("--engine", required=True)
-    s.add_argument("--docs", required=True)
-    s.add_argument("--photo", required=True, help="the 4000x3000 JPEG")
-    s.add_argument("--photo2", required=True, help="the same with rectangles painted in")
-    s.add_argument("--dune", required=True, help="the 1680x1050 JPEG")
-    s.add_argument("--runs", type=int, default=5)
-    s.add_argument("--avif-runs", type=int, default=5)
-    s.add_argument("--core-runs", type=int, default=20)
-    s.add_argument("--jobs", type=int, default=200)
-    s.add_argument("--clients", type=int, default=4)
-    s.add_argument("--wrk-seconds", type=int, default=10)
-    s.add_argument("--out", required=True)
-    r = sub.add_parser("report")
-    r.add_argument("dir")
-    r.add_argument("names", nargs="+", help="IMAGE=LABEL, in column order")
-    r.add_argument("--wrk-seconds", type=int, default=10)
+    r = sub.add_parser("run")
+    r.add_argument("--root", required=True, help="the source tree")
+    r.add_argument("--rest", required=True)
+    r.add_argument("--engine", required=True)
+    r.add_argument("--tools", required=True, help="folder with loadgen and raw_vips")
+    r.add_argument("--out", required=True, help="folder for the raw JSON")
+    r.add_argument("--results", help="also write the report here (bench/RESULTS.md)")
+    r.add_argument("--w1", required=True)
+    r.add_argument("--w2", required=True)
+    r.add_argument("--big-jpeg", required=True)
+    r.add_argument("--big-png", required=True)
+    r.add_argument("--rounds", type=int, default=3)
+    r.add_argument("--duration", type=float, default=6)
+    r.add_argument("--warmup", type=float, default=2)
+    r.add_argument("--raw-warmup", type=float, default=1)
+    r.add_argument("--clients", default="4,8")
+    r.add_argument("--mem-uploads", type=int, default=300)
+    r.add_argument("--mem-seconds", type=float, default=90,
+                   help="the top-up of uploads starts none after this many seconds")
+    r.add_argument("--nproc", type=int, default=os.cpu_count())
+    r.add_argument("--node", default=shutil.which("node"))
+    r.add_argument("--pillow-python", default="")
+    r.add_argument("--build-type", default="?")
+    r.add_argument("--command", default="make bench")
+    r.set_defaults(fn=cmd_run)
+    p = sub.add_parser("report")
+    p.add_argument("--out", required=True)
+    p.add_argument("--results")
+    p.set_defaults(fn=cmd_report)
     args = ap.parse_args()
-    {"machine": cmd_machine, "pillow": cmd_pillow, "service": cmd_service,
-     "report": cmd_report}[args.cmd](args)
+    args.fn(args)
 
 
 if __name__ == "__main__":
