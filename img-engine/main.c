@@ -1,4 +1,4 @@
-/* img-engine — the libvips worker process. See src/engine.h. */
+/* img-engine — the libvips worker process. See link/engine.h. */
 #include "cli.h"
 #include "config.h"
 #include "crash_report.h"
@@ -29,8 +29,10 @@ static int s_engine_main(void *arg)
 {
     const img_config_t *cfg = arg;
     zsys_handler_set(NULL);
-    if (vips_server_init("img-engine") == 0)
+    if (vips_server_init("img-engine") == 0) {
+        vips_concurrency_set(cfg->vips_concurrency);
         s_engine = engine_new(cfg);
+    }
     if (!s_engine) {
         log_error("%s", img_error_message());
         return 1;

@@ -6,7 +6,7 @@ set -eu
 
 RUN_PKGS="build-essential cmake pkg-config libzmq3-dev libczmq-dev libcivetweb-dev
 libvips-dev libvips-tools libjansson-dev libsqlite3-dev libpq-dev libssl-dev zlib1g-dev
-libcurl4-openssl-dev libcmocka-dev curl"
+libcurl4-openssl-dev libxxhash-dev libcmocka-dev curl"
 TEST_PKGS="python3 python3-zmq python3-jsonschema clang clang-format libclang-rt-14-dev git
 chromium libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck postgresql prometheus
 haproxy iproute2 podman buildah debootstrap docker-compose runc uidmap netavark aardvark-dns"

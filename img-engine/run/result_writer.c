@@ -14,11 +14,21 @@
 
 #define FULL_BELOW (4ULL << 20) /* free bytes under which a volume counts as full */
 
+/* Metadata a result never carries: camera, place and author details, and
+ * the EXIF thumbnail (a small copy of the whole original, which a crop or a
+ * blur would otherwise leak). */
 static bool s_private_field(const char *name)
 {
     static const char *const prefixes[] = {
-        "exif-",        "xmp-data",    "iptc-data",         "photoshop-data",
-        "png-comment-", "gif-comment", "image-description", VIPS_META_ORIENTATION,
+        "exif-",
+        "xmp-data",
+        "iptc-data",
+        "photoshop-data",
+        "png-comment-",
+        "gif-comment",
+        "image-description",
+        VIPS_META_ORIENTATION,
+        "jpeg-thumbnail-data",
         NULL,
     };
     for (const char *const *p = prefixes; *p; p++)

@@ -9,6 +9,7 @@
 #include "op_params.h"
 #include "op_plan.h"
 #include "query.h"
+#include "result_cache.h"
 #include "webhook_target.h"
 
 #include <errno.h>
@@ -158,71 +159,19 @@ static json_t *s_inputs_json(const op_def_t *op, const image_info_t *info)
     return input;
 }
 
-/* Copies src to dst (a fresh file): the fallback of a hard link. The
- * buffer is on the heap: HTTP threads have small stacks. */
-static int s_copy_file(const char *src, const char *dst)
-{
-    enum { BUF = 65536 };
-    char *buf = malloc(BUF);
-    int in = buf ? open(src, O_RDONLY | O_CLOEXEC) : -1, out = -1, rc = -1;
-    ssize_t n = -1;
-    if (in >= 0)
-        out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    while (out >= 0 && (n = read(in, buf, BUF)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            goto done;
-    rc = out >= 0 && n == 0 ? 0 : -1;
-done:
-    free(buf);
-    if (rc < 0)
-        img_error_set_io(errno, "cannot copy a cached result");
-    if (in >= 0)
-        close(in);
-    if (out >= 0 && close(out) != 0)
-        rc = -1;
-    return rc;
-}
-
-/* The result of the complete job `cached` given to job: its file linked
- * into the new folder. -1 (nothing reused) when the file is gone. */
-static int s_reuse(intake_t *self, submit_t *s, const job_t *cached, job_t *job)
-{
-    const char *format = json_string_value(json_object_get(cached->result, "format"));
-    const img_format_t *fmt =
-        s->op->result_kind == OP_RESULT_IMAGE ? img_format_by_name(format) : NULL;
-    if (s->op->result_kind == OP_RESULT_IMAGE) {
-        char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
-        if (!fmt || job_files_dir(self->cfg->data_dir, cached->id, dir, sizeof dir) < 0 ||
-            job_files_result(dir, fmt->ext, from, sizeof from) < 0 ||
-            job_files_result(s->dir, fmt->ext, to, sizeof to) < 0)
-            return -1;
-        if (link(from, to) != 0 && (errno == ENOENT || s_copy_file(from, to) != 0))
-            return -1;
-    }
-    job->result = json_deep_copy(cached->result);
-    json_object_set_new(job->result, "cached", json_true());
-    job->status = JOB_COMPLETE;
-    job->started_at = job->finished_at = job->created_at;
-    return 0;
-}
-
-/* With result_cache on: a complete job of the same fingerprint lends its
- * result (job->cache_key is set either way). */
+/* With result_cache on: job->cache_key is set, and a complete job of the
+ * same fingerprint and the same inputs lends its result (result_cache.h). */
 static void s_try_cache(intake_t *self, submit_t *s, job_t *job)
 {
-    job_t cached;
-    if (!self->cfg->result_cache ||
-        job_fingerprint(s->op->name, job->params, (const unsigned char(*)[32])s->up.sha256,
-                        s->op->n_inputs, NULL, job->cache_key) < 0 ||
-        job_store_find_cached(self->store, job->cache_key, &cached) != 1)
+    if (!self->cfg->result_cache)
         return;
-    if (s_reuse(self, s, &cached, job) < 0) {
-        img_error_clear(); /* no reuse: the job runs */
-        json_decref(job->result);
-        job->result = NULL;
-        job->status = JOB_QUEUED;
+    if (job_fingerprint(s->op->name, job->params,
+                        (const unsigned char(*)[UPLOAD_DIGEST_LEN])s->up.digest, s->op->n_inputs,
+                        NULL, job->cache_key) < 0) {
+        img_error_clear(); /* no key, no cache: the job runs */
+        return;
     }
-    job_clear(&cached);
+    result_cache_lend(self->store, self->cfg->data_dir, s->op, s->dir, job);
 }
 
 /* Step 7: into the store; an idempotent replay fills job with the first. */
@@ -231,7 +180,8 @@ static int s_store(intake_t *self, submit_t *s, job_t *job, bool *replayed)
     char hash[JOB_FINGERPRINT_HEX], first[JOB_ID_LEN + 1] = "";
     job_insert_t opts = {.callback_url = s->callback_url[0] ? s->callback_url : NULL};
     if (s->req->idempotency_key) {
-        if (job_fingerprint(s->op->name, job->params, (const unsigned char(*)[32])s->up.sha256,
+        if (job_fingerprint(s->op->name, job->params,
+                            (const unsigned char(*)[UPLOAD_DIGEST_LEN])s->up.digest,
                             s->op->n_inputs, s->callback_url, hash) < 0)
             return -1;
         opts.idempotency_key = s->req->idempotency_key;

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int job_fingerprint(const char *operation, const json_t *params, const unsigned char (*inputs)[32],
-                    int n_inputs, const char *extra, char out[JOB_FINGERPRINT_HEX])
+int job_fingerprint(const char *operation, const json_t *params,
+                    const unsigned char (*inputs)[UPLOAD_DIGEST_LEN], int n_inputs,
+                    const char *extra, char out[JOB_FINGERPRINT_HEX])
 {
     char *canonical = json_dumps(params, JSON_SORT_KEYS | JSON_COMPACT);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -19,7 +20,7 @@ int job_fingerprint(const char *operation, const json_t *params, const unsigned 
              EVP_DigestUpdate(ctx, operation, strlen(operation) + 1) &&
              EVP_DigestUpdate(ctx, canonical, strlen(canonical) + 1);
     for (int i = 0; ok && i < n_inputs; i++)
-        ok = EVP_DigestUpdate(ctx, inputs[i], 32);
+        ok = EVP_DigestUpdate(ctx, inputs[i], UPLOAD_DIGEST_LEN);
     if (ok && extra)
         ok = EVP_DigestUpdate(ctx, extra, strlen(extra) + 1);
     ok = ok && EVP_DigestFinal_ex(ctx, digest, &n) && n == sizeof digest;

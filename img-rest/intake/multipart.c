@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem, memrchr */
 #include "multipart.h"
 
 #include "img_error.h"
@@ -9,10 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
-/* The delimiter is CRLF "--" boundary. Since a boundary holds no CR, a
- * partial match can only ever restart at a CR, so on a mismatch the bytes
- * matched so far are plain data (they equal a prefix of the delimiter and are
- * emitted from it) and the current byte is examined afresh. */
+/* The delimiter is CRLF "--" boundary. A chunk is searched for it whole
+ * (memmem); one cut by the chunk's end is carried over as the count of its
+ * bytes matched. Since a boundary holds no CR, such a partial match can only
+ * begin at the chunk's last CR, and when the next chunk does not complete it
+ * the bytes matched were plain data (they equal a prefix of the delimiter
+ * and are emitted from it) and the differing byte is examined afresh. */
 #define DELIM_MAX (4 + MULTIPART_BOUNDARY_MAX)
 
 typedef enum {
@@ -252,39 +255,65 @@ static int s_delimiter_found(multipart_t *mp)
     return 0;
 }
 
-/* PREAMBLE and BODY: looks for the delimiter from data[*pos], passing the
- * bytes before it on as part data (BODY) or dropping them (PREAMBLE). */
-static int s_scan(multipart_t *mp, const char *data, size_t len, size_t *pos)
+/* Where a delimiter may begin in the last bytes of data, cut off by the end
+ * of the chunk: at the last CR, if the bytes from it are a prefix of the
+ * delimiter (the delimiter's only CR is its first byte). len if none. */
+static size_t s_partial_at(const multipart_t *mp, const char *data, size_t len)
 {
-    size_t i = *pos, start = i; /* data[start, i) is data not yet emitted */
-    while (i < len) {
-        if (mp->match == 0) {
-            const char *cr = memchr(data + i, '\r', len - i);
-            if (!cr) {
-                i = len;
-                break;
-            }
-            i = (size_t)(cr - data);
-            if (s_emit(mp, data + start, i - start) < 0)
-                return -1;
-            mp->match = 1;
-            start = ++i;
-        } else if (data[i] == mp->delim[mp->match]) {
-            start = ++i;
-            if (++mp->match == mp->delim_len) {
-                mp->match = 0;
-                *pos = i;
-                return s_delimiter_found(mp);
-            }
-        } else {
-            if (s_emit(mp, mp->delim, mp->match) < 0)
-                return -1;
+    size_t tail = len < mp->delim_len - 1 ? len : mp->delim_len - 1;
+    const char *cr = memrchr(data + len - tail, '\r', tail);
+    if (!cr)
+        return len;
+    size_t at = (size_t)(cr - data);
+    return memcmp(cr, mp->delim, len - at) == 0 ? at : len;
+}
+
+/* Continues a delimiter begun in an earlier chunk from data[*pos]: 1 when it
+ * is complete, 0 when it is not (the data ran out, or a byte differed: the
+ * bytes matched were data after all and are passed on), -1 on error. */
+static int s_continue_match(multipart_t *mp, const char *data, size_t len, size_t *pos)
+{
+    while (*pos < len && data[*pos] == mp->delim[mp->match]) {
+        ++*pos;
+        if (++mp->match == mp->delim_len) {
             mp->match = 0;
-            start = i;
+            return 1;
         }
     }
+    if (*pos == len)
+        return 0;
+    size_t matched = mp->match;
+    mp->match = 0;
+    return s_emit(mp, mp->delim, matched);
+}
+
+/* PREAMBLE and BODY: looks for the delimiter from data[*pos], passing the
+ * bytes before it on as part data (BODY) or dropping them (PREAMBLE), in
+ * pieces as large as the chunk allows. */
+static int s_scan(multipart_t *mp, const char *data, size_t len, size_t *pos)
+{
+    if (mp->match > 0) {
+        int rc = s_continue_match(mp, data, len, pos);
+        if (rc != 0)
+            return rc < 0 ? -1 : s_delimiter_found(mp);
+        if (mp->match > 0) /* the chunk ended inside the delimiter */
+            return 0;
+    }
+    const char *rest = data + *pos;
+    const char *found = memmem(rest, len - *pos, mp->delim, mp->delim_len);
+    if (found) {
+        size_t at = (size_t)(found - data);
+        if (s_emit(mp, rest, at - *pos) < 0)
+            return -1;
+        *pos = at + mp->delim_len;
+        return s_delimiter_found(mp);
+    }
+    size_t at = s_partial_at(mp, data, len);
+    if (s_emit(mp, rest, at - *pos) < 0)
+        return -1;
+    mp->match = len - at;
     *pos = len;
-    return mp->match == 0 ? s_emit(mp, data + start, i - start) : 0;
+    return 0;
 }
 
 static void s_part_reset(multipart_t *mp)

@@ -6,23 +6,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 /* The multipart callbacks' state for one request. */
 typedef struct {
     const op_def_t *op;
     const char *dir;
     upload_t *out;
-    int input;        /* index of the input being written, or -1 */
-    int fd;           /* its file, or -1 */
-    EVP_MD_CTX *hash; /* of its bytes */
-    char *pending;    /* its bytes not yet written (UPLOAD_WRITE_SIZE) */
+    int input;          /* index of the input being written, or -1 */
+    int fd;             /* its file, or -1 */
+    XXH3_state_t *hash; /* of its bytes */
+    char *pending;      /* its bytes not yet written (UPLOAD_WRITE_SIZE) */
     size_t n_pending;
     char field[UPLOAD_MAX_FIELD_NAME + 1];
     char value[UPLOAD_MAX_FIELD_VALUE];
@@ -54,7 +54,7 @@ static int s_input_begin(receiver_t *r, int i)
         img_error_set_io(errno, "cannot create an input file");
         return -1;
     }
-    if (!EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL)) {
+    if (XXH3_128bits_reset(r->hash) != XXH_OK) {
         img_error_set(IMG_E_INTERNAL, "cannot hash an input");
         return -1;
     }
@@ -121,33 +121,34 @@ static int s_write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* Writes and hashes the pending input bytes. */
-static int s_flush(receiver_t *r)
+/* Hashes input bytes and writes them to the input's file. */
+static int s_consume(receiver_t *r, const char *data, size_t len)
 {
-    if (r->n_pending == 0)
-        return 0;
-    if (!EVP_DigestUpdate(r->hash, r->pending, r->n_pending)) {
+    if (XXH3_128bits_update(r->hash, data, len) != XXH_OK) {
         img_error_set(IMG_E_INTERNAL, "cannot hash an input");
         return -1;
     }
-    int rc = s_write_all(r->fd, r->pending, r->n_pending);
-    r->n_pending = 0;
-    return rc;
+    return s_write_all(r->fd, data, len);
 }
 
+static int s_flush(receiver_t *r)
+{
+    size_t n = r->n_pending;
+    r->n_pending = 0;
+    return n > 0 ? s_consume(r, r->pending, n) : 0;
+}
+
+/* Small pieces of an input gather in the pending buffer; a large one goes
+ * straight to the file when nothing is pending (no copy). */
 static int s_input_data(receiver_t *r, const char *data, size_t len)
 {
     r->out->bytes[r->input] += (long long)len;
-    while (len > 0) {
-        size_t n = UPLOAD_WRITE_SIZE - r->n_pending;
-        n = n < len ? n : len;
-        memcpy(r->pending + r->n_pending, data, n);
-        r->n_pending += n;
-        data += n;
-        len -= n;
-        if (r->n_pending == UPLOAD_WRITE_SIZE && s_flush(r) < 0)
-            return -1;
-    }
+    if (r->n_pending + len > UPLOAD_WRITE_SIZE && s_flush(r) < 0)
+        return -1;
+    if (r->n_pending == 0 && len >= UPLOAD_DIRECT_MIN)
+        return s_consume(r, data, len);
+    memcpy(r->pending + r->n_pending, data, len);
+    r->n_pending += len;
     return 0;
 }
 
@@ -187,13 +188,11 @@ static int s_on_end(void *arg)
     receiver_t *r = arg;
     if (r->fd < 0)
         return s_field_end(r);
-    unsigned int n = 0;
     if (s_flush(r) < 0)
         return -1;
-    if (!EVP_DigestFinal_ex(r->hash, r->out->sha256[r->input], &n)) {
-        img_error_set(IMG_E_INTERNAL, "cannot hash an input");
-        return -1;
-    }
+    XXH128_canonical_t digest;
+    XXH128_canonicalFromHash(&digest, XXH3_128bits_digest(r->hash));
+    memcpy(r->out->digest[r->input], digest.digest, sizeof digest.digest);
     int rc = close(r->fd);
     r->fd = -1;
     if (rc < 0) {
@@ -304,7 +303,7 @@ int upload_receive(const upload_body_t *body, const op_def_t *op, const char *di
         .on_part_begin = s_on_begin, .on_part_data = s_on_data, .on_part_end = s_on_end};
     multipart_t *mp = NULL;
     int rc = -1;
-    r.hash = EVP_MD_CTX_new();
+    r.hash = XXH3_createState();
     r.pending = malloc(UPLOAD_WRITE_SIZE);
     if (!r.hash || !r.pending)
         img_error_set(IMG_E_INTERNAL, "out of memory");
@@ -317,7 +316,7 @@ int upload_receive(const upload_body_t *body, const op_def_t *op, const char *di
     if (r.fd >= 0)
         close(r.fd);
     multipart_destroy(&mp);
-    EVP_MD_CTX_free(r.hash);
+    XXH3_freeState(r.hash);
     free(r.pending);
     return rc;
 }

@@ -5,9 +5,10 @@
  * named like one of the operation's inputs (op->inputs[i].name or .alias)
  * goes straight to its input file in dir (job_files_input; created, never
  * overwritten; the client's filename is never used for a path); any other
- * part is a form field, kept in memory with its value. Input bytes are
- * gathered into large writes (the parser hands them over in small pieces)
- * and hashed (SHA-256) on the way.
+ * part is a form field, kept in memory with its value. Input bytes
+ * reach the file in large writes (small pieces are gathered first) and are
+ * hashed on the way (XXH3-128: a fast index of the content, for the result
+ * cache and Idempotency-Key checks; not a proof of equality).
  *
  * NOTE for the caller: after an error the body may be partly unread (the
  * HTTP layer then closes the connection). Files already written stay in
@@ -22,10 +23,12 @@
 #include <stdbool.h>
 
 #define UPLOAD_MAX_FIELDS 32
-#define UPLOAD_MAX_FIELD_NAME 64    /* bytes */
-#define UPLOAD_MAX_FIELD_VALUE 1024 /* bytes */
-#define UPLOAD_READ_SIZE (64 * 1024)
-#define UPLOAD_WRITE_SIZE (256 * 1024) /* input bytes are written in pieces this large */
+#define UPLOAD_MAX_FIELD_NAME 64       /* bytes */
+#define UPLOAD_MAX_FIELD_VALUE 1024    /* bytes */
+#define UPLOAD_READ_SIZE (256 * 1024)  /* body bytes read at a time */
+#define UPLOAD_WRITE_SIZE (256 * 1024) /* small pieces of input gather up to this */
+#define UPLOAD_DIRECT_MIN (64 * 1024)  /* pieces this large are written as they come */
+#define UPLOAD_DIGEST_LEN 16           /* XXH3-128, canonical (big-endian) bytes */
 
 /* A request body, as the HTTP layer hands it over. */
 typedef struct {
@@ -40,11 +43,11 @@ typedef struct {
 } upload_body_t;
 
 typedef struct {
-    json_t *fields;                          /* non-file form fields: name -> string (owned) */
-    bool have[OP_MAX_INPUTS];                /* which of op->inputs arrived (by index) */
-    long long bytes[OP_MAX_INPUTS];          /* their sizes */
-    unsigned char sha256[OP_MAX_INPUTS][32]; /* their SHA-256, hashed as they stream */
-    long long body_bytes;                    /* request body bytes read */
+    json_t *fields;                 /* non-file form fields: name -> string (owned) */
+    bool have[OP_MAX_INPUTS];       /* which of op->inputs arrived (by index) */
+    long long bytes[OP_MAX_INPUTS]; /* their sizes */
+    unsigned char digest[OP_MAX_INPUTS][UPLOAD_DIGEST_LEN]; /* their XXH3-128 */
+    long long body_bytes;                                   /* request body bytes read */
 } upload_t;
 
 /* Reads body for operation op into dir (an existing

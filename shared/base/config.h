@@ -60,6 +60,7 @@ typedef struct {
     int rate_limit_per_min;             /* per key (or per client address); 0 = off */
     /* img-engine */
     int engine_threads;       /* 0 = number of cores */
+    int vips_concurrency;     /* libvips threads per image; 0 = its default */
     char metrics_listen[128]; /* img-engine's /metrics; empty = none */
     int shutdown_grace_s;
 } img_config_t;
