@@ -7,13 +7,15 @@
  * keeps each statement and transaction atomic between connections too, so a
  * job is never claimed twice.
  *
- * Durability: journal_mode=WAL. A new job commits with synchronous=FULL
- * (the WAL is fsynced before the 202 is sent, so a power cut or kernel crash
- * cannot lose an accepted job); every later update commits with NORMAL,
- * which is safe from corruption and from a crash of either program, and at
- * worst loses the last updates to a power cut: the job then runs again,
- * which the at-least-once protocol allows. (A FULL commit also makes every
- * earlier NORMAL one durable.)
+ * Durability: journal_mode=WAL, synchronous=NORMAL, which is safe from
+ * corruption and from a crash of either program. A new job is moreover on
+ * disk before the 202 is sent, so a power cut or kernel crash cannot lose an
+ * accepted job: its insert waits for an fdatasync of the WAL that began after
+ * its commit (group_sync.h), which is what synchronous=FULL would do, except
+ * that inserts arriving together share one sync and the connection's lock is
+ * not held during it. Every later update may at worst be lost to a power
+ * cut: the job then runs again, which the at-least-once protocol allows. (A
+ * sync of the WAL also makes every earlier commit durable.)
  *
  * Schema versions are kept in PRAGMA user_version; s_migrations[v] takes the
  * schema from version v to v + 1. Times are int64 ms since the epoch, NULL
@@ -22,6 +24,7 @@
  */
 #include "job_store_impl.h"
 
+#include "group_sync.h"
 #include "img_error.h"
 
 #include <assert.h>
@@ -228,6 +231,7 @@ typedef struct {
     pthread_mutex_t lock;
     sqlite3_stmt *stmt[S_STMT_COUNT];
     sqlite3_stmt *purge_idempotency;
+    group_sync_t *wal_sync; /* NULL for an in-memory database */
 } s_store_t;
 
 static const job_store_ops_t s_ops;
@@ -476,16 +480,13 @@ static int s_insert_callback(s_store_t *s, const job_t *job, const char *url)
     return s_exec(s, st, rc, "callback") < 0 ? -1 : 0;
 }
 
-static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opts,
-                    char replayed_id[JOB_ID_LEN + 1])
+static int s_insert_unsynced(s_store_t *s, const job_t *job, const job_insert_t *opts,
+                             char replayed_id[JOB_ID_LEN + 1])
 {
-    s_store_t *s = (s_store_t *)base;
-    int result = -1;
     pthread_mutex_lock(&s->lock);
-    /* an accepted job survives a power cut: this one commit syncs the WAL */
-    if (s_exec_sql(s, "PRAGMA synchronous = FULL") < 0 || s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
-        goto done;
-    result = opts->idempotency_key ? s_idempotency(s, job, opts, replayed_id) : 0;
+    int result = s_exec_sql(s, "BEGIN IMMEDIATE");
+    if (result == 0 && opts->idempotency_key)
+        result = s_idempotency(s, job, opts, replayed_id);
     if (result == 0 && (s_insert_job(s, job) < 0 ||
                         (opts->callback_url && s_insert_callback(s, job, opts->callback_url) < 0)))
         result = -1;
@@ -493,10 +494,26 @@ static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opt
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         result = -1;
     }
-done:
-    if (s_exec_sql(s, "PRAGMA synchronous = NORMAL") < 0)
-        result = -1;
     pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static int s_delete(job_store_t *base, const char *id, job_t *deleted);
+
+static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opts,
+                    char replayed_id[JOB_ID_LEN + 1])
+{
+    s_store_t *s = (s_store_t *)base;
+    int result = s_insert_unsynced(s, job, opts, replayed_id);
+    /* an accepted job survives a power cut (a replay was synced before) */
+    if (result == 0 && s->wal_sync && group_sync_wait(s->wal_sync) < 0) {
+        img_errcode_t code = img_error_code();
+        char message[256];
+        snprintf(message, sizeof message, "%s", img_error_message());
+        s_delete(base, job->id, NULL); /* not accepted after all */
+        img_error_set(code, "%s", message);
+        return -1;
+    }
     if (result == 0)
         job_store_notify_changed(base, job->id);
     return result;
@@ -983,6 +1000,7 @@ static void s_destroy(job_store_t *base)
     for (int i = 0; i < S_STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_finalize(s->purge_idempotency);
+    group_sync_destroy(&s->wal_sync);
     if (s->db)
         sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL); /* planner statistics */
     sqlite3_close_v2(s->db); /* in WAL mode the last connection checkpoints */
@@ -1060,6 +1078,16 @@ static int s_configure(s_store_t *s)
     return s_migrate(s);
 }
 
+/* After s_configure: the WAL exists (the migration check wrote to it). */
+static int s_open_wal_sync(s_store_t *s)
+{
+    const char *db_file = sqlite3_db_filename(s->db, "main");
+    if (!db_file || !*db_file) /* in memory */
+        return 0;
+    s->wal_sync = group_sync_new(sqlite3_filename_wal(db_file));
+    return s->wal_sync ? 0 : -1;
+}
+
 static int s_prepare_all(s_store_t *s)
 {
     for (int i = 0; i < S_STMT_COUNT; i++)
@@ -1093,7 +1121,7 @@ job_store_t *job_store_open_sqlite(const char *path)
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
-    if (s_configure(s) < 0 || s_prepare_all(s) < 0)
+    if (s_configure(s) < 0 || s_prepare_all(s) < 0 || s_open_wal_sync(s) < 0)
         goto fail;
     return &s->base;
 
