@@ -4,16 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const op_def_t op_resize, op_thumbnail, op_diff, op_dither, op_info, op_rotate, op_flip,
-    op_crop, op_blur, op_sharpen, op_grayscale, op_convert, op_pipeline;
+/* The operations, in the order of IMG_OPERATIONS (shared/CMakeLists.txt). */
+#define IMG_OP(name) extern const op_def_t op_##name;
+#include "op_catalog_list.h"
+#undef IMG_OP
 #ifdef IMG_TEST_OPS
 extern const op_def_t op_test_fault;
 #endif
 
-/* One line per operation. */
 static const op_def_t *const s_ops[] = {
-    &op_resize, &op_thumbnail, &op_diff,    &op_dither,    &op_info,    &op_rotate,   &op_flip,
-    &op_crop,   &op_blur,      &op_sharpen, &op_grayscale, &op_convert, &op_pipeline,
+#define IMG_OP(name) &op_##name,
+#include "op_catalog_list.h"
+#undef IMG_OP
 };
 
 #define N_OPS (sizeof s_ops / sizeof s_ops[0])

@@ -1,9 +1,10 @@
-/* op_catalog — the list of operations, one line each in op_catalog.c.
+/* op_catalog — the list of operations.
  *
  * Adding an operation: write shared/ops/op_<name>.c with `const op_def_t
- * op_<name> = {...}`, add it to the list in op_catalog.c and to the source
- * list in shared/CMakeLists.txt. Its routes, its validation, its place in
- * the OpenAPI document and as a pipeline step follow from the declaration.
+ * op_<name> = {...}` and add <name> to IMG_OPERATIONS in
+ * shared/CMakeLists.txt (which compiles the file and registers it). Its
+ * routes, its validation, its place in the OpenAPI document and as a
+ * pipeline step follow from the declaration.
  *
  * Test builds (CMake option IMG_TEST_OPS) also hold the test-only operation
  * of test/ops/, listed only when the environment variable IMG_TEST_OPS=1 is
