@@ -1,9 +1,25 @@
-/* What several handlers share: a job loaded for the path's id. */
+/* What several handlers share: a job loaded for the path's id, and whose
+ * jobs a request may see. */
 #include "handlers.h"
 
+#include "http_guard.h"
 #include "img_error.h"
 
 #include <string.h>
+
+void h_owner(const http_req_t *r, char out[JOB_CLIENT_MAX])
+{
+    out[0] = '\0';
+    if (r->app->cfg->api_keys[0] != '\0')
+        http_guard_client(r->app->guard, r->conn, out, JOB_CLIENT_MAX);
+}
+
+static bool s_may_see(const http_req_t *r, const job_t *job)
+{
+    char owner[JOB_CLIENT_MAX];
+    h_owner(r, owner);
+    return owner[0] == '\0' || strcmp(job->client, owner) == 0;
+}
 
 int h_load_job(const http_req_t *r, job_t *job)
 {
@@ -16,6 +32,11 @@ int h_load_job(const http_req_t *r, job_t *job)
     if (r->op && strcmp(job->operation, r->op->name) != 0) {
         job_clear(job);
         img_error_set(IMG_E_NOT_FOUND, "no %s job has that id", r->op->name);
+        return -1;
+    }
+    if (!s_may_see(r, job)) { /* another key's job: as if there were none */
+        job_clear(job);
+        img_error_set(IMG_E_NOT_FOUND, "no job has that id");
         return -1;
     }
     job->progress =

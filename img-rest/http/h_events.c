@@ -27,10 +27,8 @@
 
 typedef struct {
     const http_req_t *r;
-    const char *job_id;          /* the one job streamed, or NULL: every job */
-    char client[JOB_CLIENT_MAX]; /* with API keys: only its jobs */
-    bool keys;
-    bool ended; /* the job ended, the client went, or the server stops */
+    const char *job_id; /* the one job streamed, or NULL: every job */
+    bool ended;         /* the job ended, the client went, or the server stops */
 } stream_t;
 
 /* Writes one event; false when the client is gone. */
@@ -47,11 +45,6 @@ static bool s_send(stream_t *st, const char *event, uint64_t seq, const char *da
     return ok;
 }
 
-static bool s_mine(const stream_t *st, const job_t *job)
-{
-    return !st->keys || strcmp(job->client, st->client) == 0;
-}
-
 /* The job's status event; a terminal status ends a one-job stream. */
 static void s_status(stream_t *st, const char *id, uint64_t seq)
 {
@@ -59,17 +52,16 @@ static void s_status(stream_t *st, const char *id, uint64_t seq)
     job_t job;
     r.id = id;
     r.op = NULL;
-    if (h_load_job(&r, &job) < 0) { /* deleted: a one-job stream ends */
+    /* deleted (a one-job stream ends), or another key's */
+    if (h_load_job(&r, &job) < 0) {
         st->ended = st->job_id != NULL;
         return;
     }
-    if (s_mine(st, &job)) {
-        json_t *body = job_to_json(&job);
-        char *text = json_dumps(body, JSON_COMPACT);
-        st->ended = !text || !s_send(st, "status", seq, text);
-        free(text);
-        json_decref(body);
-    }
+    json_t *body = job_to_json(&job);
+    char *text = json_dumps(body, JSON_COMPACT);
+    st->ended = !text || !s_send(st, "status", seq, text);
+    free(text);
+    json_decref(body);
     if (st->job_id && (job.status == JOB_COMPLETE || job.status == JOB_FAILED))
         st->ended = true;
     job_clear(&job);
@@ -81,12 +73,12 @@ static void s_progress(stream_t *st, const char *id, uint64_t seq)
     int percent = job_events_progress_of(st->r->app->events, id);
     if (percent < 0)
         return;
-    if (!st->job_id && st->keys) { /* whose is it? */
+    if (!st->job_id && st->r->app->cfg->api_keys[0] != '\0') { /* whose is it? */
         http_req_t r = *st->r;
         job_t job;
         r.id = id;
         r.op = NULL;
-        bool mine = h_load_job(&r, &job) == 0 && s_mine(st, &job);
+        bool mine = h_load_job(&r, &job) == 0;
         job_clear(&job);
         if (!mine)
             return;
@@ -136,8 +128,7 @@ static void s_run(stream_t *st)
 
 static int s_stream(const http_req_t *r, const char *job_id)
 {
-    stream_t st = {.r = r, .job_id = job_id, .keys = r->app->cfg->api_keys[0] != '\0'};
-    http_guard_client(r->app->guard, r->conn, st.client, sizeof st.client);
+    stream_t st = {.r = r, .job_id = job_id};
     if (!job_events_stream_enter(r->app->events, r->app->cfg->max_event_streams)) {
         img_error_set(IMG_E_TOO_MANY_STREAMS,
                       "%d event streams are open, the most allowed; retry later",

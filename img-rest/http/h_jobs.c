@@ -170,10 +170,10 @@ int h_result(const http_req_t *r)
 int h_job_delete(const http_req_t *r)
 {
     job_t job = {0};
-    if (!job_id_valid(r->id)) {
-        img_error_set(IMG_E_NOT_FOUND, "no job has that id");
+    /* the job exists and is the caller's (a job's client never changes) */
+    if (h_load_job(r, &job) < 0)
         return http_reply_img_error(r->conn, NULL);
-    }
+    job_clear(&job);
     /* the row as it was deleted: a job claimed a moment ago is cancelled too */
     if (job_store_delete(r->app->store, r->id, &job) < 0)
         return http_reply_img_error(r->conn, NULL);
@@ -215,6 +215,9 @@ int h_jobs_list(const http_req_t *r)
     job_t *jobs = NULL;
     size_t n = 0;
     int64_t next = 0;
+    char owner[JOB_CLIENT_MAX];
+    h_owner(r, owner);
+    f.client = owner[0] ? owner : NULL; /* with API keys on: the key's own jobs */
     json_t *q = s_query(r, allowed);
     if (!q || s_list_filter(q, &f) < 0 || job_store_list(r->app->store, &f, &jobs, &n, &next) < 0) {
         json_decref(q);

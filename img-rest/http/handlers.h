@@ -20,9 +20,13 @@ typedef struct {
 } http_req_t;
 
 /* h_common.c: the job of the path's id (r->id); with r->op, it must be that
- * operation's job; its progress from memory while it is processing. 0, or
- * -1 with img_error (IMG_E_NOT_FOUND for an invalid or unknown id). */
+ * operation's job; with API keys on, the job of the request's key; its
+ * progress from memory while it is processing. 0, or -1 with img_error
+ * (IMG_E_NOT_FOUND for an invalid or unknown id, or another key's job). */
 int h_load_job(const http_req_t *r, job_t *job);
+/* h_common.c: whose jobs the request may see: with API keys on, its key's
+ * client name (http_guard_client), the jobs' `client`; "" for every job. */
+void h_owner(const http_req_t *r, char out[JOB_CLIENT_MAX]);
 
 /* h_submit.c: POST /<op> */
 int h_submit(const http_req_t *r);

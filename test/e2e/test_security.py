@@ -64,6 +64,26 @@ class ApiKeys(ServiceTestCase):
                 self.assertEqual(code, 200)
         self.assertEqual(self.svc.get("/jobs", headers=bearer(KEYS[1]))[0], 200)
 
+    def test_a_key_sees_only_its_own_jobs(self):
+        mine, other = bearer(KEYS[0]), bearer(KEYS[1])
+        status, _, body = self.post(mine)
+        self.assertEqual(status, 202, body)
+        job = body["id"]
+        code, _, st = self.svc.get("/resize/status/%s?wait=30" % job, headers=mine)
+        self.assertEqual((code, st["status"]), (200, "complete"), st)
+        for path in ("/resize/status/" + job, "/resize/" + job, "/jobs/" + job,
+                     "/jobs/%s/thumbnail" % job):
+            with self.subTest(path=path):
+                self.assertError(self.svc.get(path, headers=other), 404, "not_found", path)
+        listed = self.svc.get("/jobs?limit=100", headers=other)[2]
+        self.assertNotIn(job, [j["id"] for j in listed["jobs"]])
+        listed = self.svc.get("/jobs?limit=100", headers=mine)[2]
+        self.assertIn(job, [j["id"] for j in listed["jobs"]])
+        self.assertError(self.svc.request("DELETE", "/jobs/" + job, headers=other), 404,
+                         "not_found", "another key's delete")
+        self.assertEqual(self.svc.get("/jobs/" + job, headers=mine)[0], 200)
+        self.assertEqual(self.svc.request("DELETE", "/jobs/" + job, headers=mine)[0], 204)
+
     def test_open_routes(self):
         for path in ("/", "/openapi.json", "/health", "/ready"):
             with self.subTest(path=path):
