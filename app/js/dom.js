@@ -17,6 +17,8 @@ function fill(el, attrs, children) {
       continue;
     if (key === 'class')
       el.setAttribute('class', value);
+    else if (key === 'style')
+      el.style.cssText = value; // CSSOM, allowed under a CSP without 'unsafe-inline'
     else if (key === 'dataset')
       Object.assign(el.dataset, value);
     else if (key.startsWith('on') && typeof value === 'function')

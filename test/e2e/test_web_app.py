@@ -143,6 +143,7 @@ class WebAppProgress(BrowserCase):
         env = self.env("progress", IMG_FAIL_MESSAGE=FAIL_MESSAGE)
         proc = subprocess.Popen(["node", SCRIPT], env=env, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.addCleanup(proc.stdout.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         lines = queue.Queue()
         out = []
