@@ -1,6 +1,7 @@
 #include "job_thumbnail.h"
 
 #include "image_format.h"
+#include "op_catalog.h"
 #include "img_error.h"
 #include "job_files.h"
 #include "vips_message.h"
@@ -44,8 +45,12 @@ int job_thumbnail_path(const img_config_t *cfg, big_stack_t *stacks, const job_t
                        size_t size)
 {
     char dir[PATH_MAX], result[PATH_MAX], temp[PATH_MAX];
+    const op_def_t *op = op_catalog_find(job->operation);
+    /* a JSON result's "format" is its input's (info): no image to show */
     const img_format_t *fmt =
-        img_format_by_name(json_string_value(json_object_get(job->result, "format")));
+        op && op->result_kind == OP_RESULT_IMAGE
+            ? img_format_by_name(json_string_value(json_object_get(job->result, "format")))
+            : NULL;
     if (!fmt) {
         img_error_set(IMG_E_NOT_FOUND, "a %s job has no image to show", job->operation);
         return -1;

@@ -230,7 +230,9 @@ check_service img-engine /data
 curl -fsS -o /dev/null "$base/" || fail "GET / (docs page)"
 curl -fsS -o /dev/null "$base/static/swagger-ui/swagger-ui-bundle.js" || fail "Swagger UI not served"
 curl -fsS -o /dev/null "$base/openapi.json" || fail "GET /openapi.json"
-say "docs page, Swagger UI and openapi.json served"
+curl -fsS "$base/app" | grep -q '<script type="module"' || fail "the web app (/app) not served"
+curl -fsS -o /dev/null "$base/app/js/main.js" || fail "the web app's modules not served"
+say "docs page, Swagger UI, openapi.json and the web app served"
 
 run_e2e "$base" "$(volume_dir img-data)"
 

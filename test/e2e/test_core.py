@@ -237,6 +237,21 @@ class ErrorTest(ServiceTestCase):
                 self.assertError(self.svc.get(path + job_id), 404, "not_found", path)
         self.assertError(self.svc.delete("/jobs/" + job_id), 404, "not_found")
 
+    def test_job_thumbnail(self):
+        st, _ = self.svc.run_job("resize", {"file": ("a.jpg", read_file(JPEG_PHOTO))},
+                                 fields={"width": "600"})
+        code, headers, data = self.svc.get("/jobs/%s/thumbnail" % st["id"])
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.get("Content-Type"), "image/webp")
+        self.assertEqual(sniff(data), "webp")
+        width, height = image_size(data)
+        self.assertEqual(max(width, height), 256)
+        self.assertAlmostEqual(width / height, st["result"]["width"] / st["result"]["height"],
+                               delta=0.02)
+        # a JSON result has no image to show
+        st, _ = self.svc.run_job("info", {"file": ("a.jpg", read_file(JPEG_PHOTO))})
+        self.assertError(self.svc.get("/jobs/%s/thumbnail" % st["id"]), 404, "not_found")
+
     def test_other_operations_id(self):
         code, _, job = self.post(fields={"width": "16"})
         self.assertEqual(code, 202, job)
