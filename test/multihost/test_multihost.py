@@ -14,10 +14,13 @@ CURVE is on between every engine and every replica.
    SPEED_JOBS with one engine attached, then the same with three.
 2. The fault burst: JOBS resize jobs of a real photo (varied widths, JPEG
    and PNG), submitted by 4 client threads to the replicas in turn. During
-   it: SIGKILL of rest2's main process, SIGKILL of eng2's, eng3's link down
-   for 5 s and up again. Submits to the dead replica are refused and only
-   202 answers count as accepted.
-3. Every accepted job is awaited on rest1; rest2 is started again; then:
+   it: SIGKILL of one replica's main process (the one most engines are
+   attached to, so that they must move: engines pick their first replica
+   from their random names), SIGKILL of eng2's, eng3's link down for 5 s
+   and up again. Submits to the dead replica are refused and only 202
+   answers count as accepted.
+3. Every accepted job is awaited on the surviving replica; the killed one
+   is started again; then:
    - the store holds exactly one job per accepted submit (found by the
      X-Request-Id each submit carries) and no other job but those of
      submits whose answer was lost on the way (the replica died meanwhile);
@@ -30,7 +33,10 @@ CURVE is on between every engine and every replica.
      Content-Length and result.bytes agree), has the requested format and
      size, and decodes to the end (vips, fail_on=warning);
    - its folder holds its input and one result file;
-   - no process still meant to run died or was restarted by its supervisor.
+   - no process still meant to run died or was restarted by its supervisor;
+   - CURVE is in force on both replicas' brokers: a stand-in engine without
+     CURVE, or with a key not listed, is not taken, the same stand-in with
+     a listed key is.
 The figures (accepted, refused, completed per fault; jobs held by the
 victim at each fault and what became of them; jobs/s with 1 and 3 engines)
 are printed.
@@ -281,6 +287,7 @@ class Run:
         self.submits = {}  # request id -> record
         self.events = []  # the faults: dicts
         self.attempted = 0
+        self.victim, self.survivor = REPLICAS[1], REPLICAS[0]  # chosen again before the burst
 
     # -- set-up -------------------------------------------------------------
 
@@ -538,11 +545,12 @@ class Run:
     def faults(self, n):
         """The three faults, each when a share of the burst's submits has started."""
         self._wait_attempted(int(n * 0.2))
-        self._wait_holding("rest2", "lease_broker")
-        survivors = self.procs["rest2"].kill_hard()
-        self.events.append({"fault": "SIGKILL rest2 (replica)", "host": "rest2", "by": "broker",
-                            "t": self.procs["rest2"].killed_at, "survivors": survivors})
-        say("fault: rest2 killed (SIGKILL of its main process)")
+        self._wait_holding(self.victim, "lease_broker")
+        survivors = self.procs[self.victim].kill_hard()
+        self.events.append({"fault": "SIGKILL %s (replica)" % self.victim, "host": self.victim,
+                            "by": "broker", "t": self.procs[self.victim].killed_at,
+                            "survivors": survivors})
+        say("fault: %s killed (SIGKILL of its main process)", self.victim)
 
         self._wait_attempted(int(n * 0.4))
         self._wait_holding("eng2")
@@ -600,7 +608,7 @@ def throughput(run, phase, n, engines):
     ids = [r["id"] for r in recs if r["outcome"] == "accepted"]
     run.fail.check(len(ids) == n, "%s: %d of %d submits accepted: %r", phase, len(ids), n,
                    [r for r in recs if r["outcome"] != "accepted"][:3])
-    last = run.wait_complete("rest1", ids, COMPLETE_TIMEOUT_S)
+    last = run.wait_complete(REPLICAS[0], ids, COMPLETE_TIMEOUT_S)
     done = [last[i] for i in ids if last.get(i, {}).get("status") == "complete"]
     run.fail.check(len(done) == len(ids), "%s: %d of %d jobs complete", phase, len(done),
                    len(ids))
@@ -671,7 +679,8 @@ def check_job(run, rec, job_id, decode):
         fail.check(status == 200, "GET /jobs/%s on %s: %s %r", job_id, r, status, body)
         statuses[r] = body
     s1, s2 = statuses["rest1"], statuses["rest2"]
-    fail.check(s1 == s2, "job %s: the replicas disagree:\n  rest1 %r\n  rest2 %r", job_id, s1, s2)
+    fail.check(s1 == s2, "job %s: the replicas disagree:\n  rest1 %r\n  rest2 %r", job_id, s1,
+               s2)
     fail.check(s1.get("status") == "complete", "job %s is %s: %r", job_id, s1.get("status"),
                s1.get("error"))
     result = s1.get("result") or {}
@@ -803,16 +812,18 @@ def check_curve(run):
     server = run.server_keys["curve_server_public"]
     stranger = [k.decode() for k in zmq.curve_keypair()]
     listed = run.engine_keys["eng2"]
-    plain = probe_engine(run, "rest1", None, 3)
-    unknown = probe_engine(run, "rest1", [server, stranger[0], stranger[1]], 3)
-    allowed = probe_engine(run, "rest1", [server, listed["curve_client_public"],
-                                          listed["curve_client_secret"]], 20)
-    fail.check(not plain, "an engine without CURVE was taken by rest1's broker")
-    fail.check(not unknown, "an engine with an unlisted CURVE key was taken by rest1's broker")
-    fail.check(allowed, "an engine with a listed CURVE key was not taken by rest1's broker "
-               "within 20 s (the probe itself is broken)")
-    say("CURVE: plaintext engine taken: %s; unlisted key taken: %s; listed key taken: %s",
-        plain, unknown, allowed)
+    for r in REPLICAS:
+        plain = probe_engine(run, r, None, 3)
+        unknown = probe_engine(run, r, [server, stranger[0], stranger[1]], 3)
+        allowed = probe_engine(run, r, [server, listed["curve_client_public"],
+                                        listed["curve_client_secret"]], 20)
+        fail.check(not plain, "an engine without CURVE was taken by %s's broker", r)
+        fail.check(not unknown, "an engine with an unlisted CURVE key was taken by %s's broker",
+                   r)
+        fail.check(allowed, "an engine with a listed CURVE key was not taken by %s's broker "
+                   "within 20 s (the probe itself is broken)", r)
+        say("CURVE, %s: plaintext engine taken: %s; unlisted key taken: %s; listed key taken: "
+            "%s", r, plain, unknown, allowed)
 
 
 def report(run, phase_recs, history, statuses, temps, speed, lost_jobs):
@@ -851,10 +862,11 @@ def report(run, phase_recs, history, statuses, temps, speed, lost_jobs):
             say("  %-26s jobs dispatched to it while it was gone %d, completed %d", "",
                 len(gone), len([i for i in gone if statuses.get(i, {}).get("status")
                                 == "complete"]))
-    by_rest2 = [r for r in phase_recs if r["replica"] == "rest2" and r["outcome"] == "accepted"]
-    say("  accepted by rest2 before it was killed: %d, completed %d; submits whose answer was "
-        "lost: %d, of which the store holds %d (completed %d)", len(by_rest2),
-        len([r for r in by_rest2 if statuses.get(r["id"], {}).get("status") == "complete"]),
+    by_victim = [r for r in phase_recs if r["replica"] == run.victim
+                 and r["outcome"] == "accepted"]
+    say("  accepted by %s before it was killed: %d, completed %d; submits whose answer was "
+        "lost: %d, of which the store holds %d (completed %d)", run.victim, len(by_victim),
+        len([r for r in by_victim if statuses.get(r["id"], {}).get("status") == "complete"]),
         len([r for r in phase_recs if r["outcome"] == "lost"]), len(lost_jobs),
         len([i for i in lost_jobs if statuses.get(i, {}).get("status") == "complete"]))
     dispatches = {}
@@ -883,6 +895,10 @@ def report(run, phase_recs, history, statuses, temps, speed, lost_jobs):
     if temps:
         say("  unfinished result files left by killed engines: %d (%s)", len(temps),
             ", ".join(sorted(temps)[:5]))
+    folders = os.listdir(os.path.join(run.data_dir, "jobs"))
+    strays = sorted(set(folders) - set(statuses))
+    if strays:
+        say("  job folders without a job (uploads cut by the replica's death): %d", len(strays))
     for label, s in speed:
         if s:
             say("  throughput, %s: %.2f jobs/s (%d jobs, %.1f s)", label, s[0], s[1], s[2])
@@ -944,6 +960,12 @@ def main():
             say("%s attached to %s", e, m.group(1) if m else "?")
         speed.append(("3 engines", throughput(run, "three", SPEED_JOBS, 3)))
 
+        # the replica to kill: the one most engines are attached to
+        attached = {r: run.engines_attached([r]) for r in REPLICAS}
+        run.victim = max(REPLICAS[::-1], key=lambda r: attached[r])
+        run.survivor = [r for r in REPLICAS if r != run.victim][0]
+        say("engines attached: %s; the replica to kill: %s",
+            ", ".join("%s %d" % kv for kv in attached.items()), run.victim)
         say("fault burst: %d jobs, %d clients, one submit per %.0f ms at most", JOBS, CLIENTS,
             SUBMIT_EVERY_S * 1000)
         faults = threading.Thread(target=run.faults, args=(JOBS,), daemon=True)
@@ -959,7 +981,8 @@ def main():
         odd = [r for r in recs if r["outcome"].startswith("answered")]
         fail.check(not odd, "submits answered other than 202: %r", odd[:5])
         refused_live = [r for r in recs if r["outcome"] in ("refused", "lost")
-                        and not (r["replica"] == "rest2" and r["t_end"] >= run.events[0]["t"])]
+                        and not (r["replica"] == run.victim
+                                 and r["t_end"] >= run.events[0]["t"])]
         fail.check(not refused_live, "submits to a live replica failed: %r", refused_live[:5])
         say("burst submitted: %d accepted, %d refused, %d lost on the way",
             len([r for r in recs if r["outcome"] == "accepted"]),
@@ -968,20 +991,21 @@ def main():
         # jobs of submits whose answer was lost count as accepted from here on
         lost_jobs = check_store(run, accepted_all, lost)
         ids = [r["id"] for r in accepted_all] + lost_jobs
-        say("waiting for %d job(s) on rest1 (at most %d s)", len(ids), COMPLETE_TIMEOUT_S)
-        last = run.wait_complete("rest1", ids, COMPLETE_TIMEOUT_S)
+        say("waiting for %d job(s) on %s (at most %d s)", len(ids), run.survivor,
+            COMPLETE_TIMEOUT_S)
+        last = run.wait_complete(run.survivor, ids, COMPLETE_TIMEOUT_S)
         pending = [i for i in ids if last.get(i, {}).get("status") not in ("complete", "failed")]
         failed = [i for i in ids if last.get(i, {}).get("status") == "failed"]
         fail.check(not pending, "%d job(s) not finished after %d s: %s", len(pending),
                    COMPLETE_TIMEOUT_S, pending[:5])
         fail.check(not failed, "%d job(s) failed: %r", len(failed),
                    [last[i].get("error") for i in failed[:5]])
-        say("all %d job(s) finished on rest1", len(ids) - len(pending))
+        say("all %d job(s) finished on %s", len(ids) - len(pending), run.survivor)
 
-        run.start("rest2")
-        run.wait_health("rest2")
+        run.start(run.victim)
+        run.wait_health(run.victim)
         time.sleep(2 * LEASE_MS / 1000.0)  # room for any late completion to (wrongly) land
-        say("rest2 started again; checking every job from both replicas")
+        say("%s started again; checking every job from both replicas", run.victim)
         check_store(run, accepted_all, lost)
         history = check_history(run, ids)
         for e in run.events:
