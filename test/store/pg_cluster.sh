@@ -14,6 +14,13 @@
 # `postgresql` package (override with PG_BINDIR). The cluster trusts every
 # connection that reaches the socket; the folder is private (0700), so only
 # its owner and root can.
+#
+# PG_CLUSTER_LISTEN=ADDRESS also listens on TCP at that address (run the
+# script inside a network namespace to listen on its address there) and
+# trusts connections from PG_CLUSTER_TRUST (a CIDR, default ADDRESS/32);
+# the URL printed and written to DIR/url is then the TCP one, and the Unix
+# socket's URL is in DIR/local_url either way. PG_CLUSTER_PORT sets the
+# port (default 5432).
 set -eu
 
 usage() {
@@ -54,7 +61,8 @@ as_owner() {
 
 owner=${PG_CLUSTER_USER:-nobody}
 bin=$(bindir)
-port=5432
+port=${PG_CLUSTER_PORT:-5432}
+listen=${PG_CLUSTER_LISTEN:-}
 
 start() {
     if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
@@ -77,15 +85,22 @@ start() {
         cat "$cluster/initdb.log" >&2
         exit 1
     fi
+    if [ -n "$listen" ]; then
+        echo "host all all ${PG_CLUSTER_TRUST:-$listen/32} trust" >> "$cluster/data/pg_hba.conf"
+    fi
     # fsync off: a test cluster that a power cut may lose whole; the store's
     # own durability settings are unchanged (synchronous_commit is per session).
     if ! as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-        -o "-c listen_addresses= -k $cluster -p $port -c fsync=off -c max_connections=200" \
+        -o "-c listen_addresses=$listen -k $cluster -p $port -c fsync=off -c max_connections=200" \
         start > /dev/null; then
         cat "$cluster/server.log" >&2
         exit 1
     fi
     url="postgresql://postgres@/postgres?host=$cluster&port=$port"
+    echo "$url" > "$state/local_url"
+    if [ -n "$listen" ]; then
+        url="postgresql://postgres@$listen:$port/postgres"
+    fi
     echo "$url" > "$state/url"
     echo "$url"
 }
@@ -105,7 +120,7 @@ stop() {
         as_owner "$bin/pg_ctl" -D "$cluster/data" -w -t 60 -m fast stop > /dev/null 2>&1 || true
     fi
     rm -rf "$cluster"
-    rm -f "$state/cluster" "$state/url"
+    rm -f "$state/cluster" "$state/url" "$state/local_url"
 }
 
 case $action in
