@@ -108,6 +108,11 @@ static int s_curve(broker_link_t *self)
 int broker_link_connect(broker_link_t *self, int64_t now_ms)
 {
     const char *endpoint = self->endpoints[self->current];
+    /* a broker left for silence gets nothing more: what it was owed is
+     * resent to the next (the kept completions), and a heartbeat flushed
+     * to it later would make it take a gone socket for an engine */
+    if (self->dealer)
+        zsock_set_linger(self->dealer, 0);
     zsock_destroy(&self->dealer);
     if (!(self->dealer = zsock_new(ZMQ_DEALER))) {
         img_error_set(IMG_E_INTERNAL, "cannot create the ZeroMQ socket");

@@ -12,9 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-/* The latest change of the folder dir or of a file in it (0 if unreadable). */
-static time_t s_last_change(const char *dir)
+/* The latest change of the folder dir or of a file in it (0 if unreadable).
+ * On the way, a temporary result file untouched since before is removed: an
+ * attempt killed while writing its result left it (one being written
+ * changes all along). */
+static time_t s_last_change(const char *dir, time_t before)
 {
     struct stat st;
     time_t latest = stat(dir, &st) == 0 ? st.st_mtime : 0;
@@ -22,9 +26,18 @@ static time_t s_last_change(const char *dir)
     if (!d)
         return latest;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime > latest)
+    while ((e = readdir(d)) != NULL) {
+        /* not "..": the jobs folder changes with every job made or removed */
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (job_files_is_temp(e->d_name) && st.st_mtime < before &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            continue;
+        if (st.st_mtime > latest)
             latest = st.st_mtime;
+    }
     closedir(d);
     return latest;
 }
@@ -33,7 +46,7 @@ static bool s_is_orphan(const char *data_dir, const char *id, job_store_t *store
 {
     char dir[4096];
     job_t job = {0};
-    if (job_files_dir(data_dir, id, dir, sizeof dir) < 0 || s_last_change(dir) > before)
+    if (job_files_dir(data_dir, id, dir, sizeof dir) < 0 || s_last_change(dir, before) > before)
         return false;
     if (job_store_get(store, id, &job) == 0) {
         job_clear(&job);

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TEMP_PREFIX ".result-" /* job_files_result_temp: never a name clients choose */
+
 int job_files_dir(const char *data_dir, const char *id, char *out, size_t size)
 {
     if (!job_id_valid(id)) {
@@ -112,5 +114,10 @@ int job_files_result_temp(const char *dir, const char *ext, char *out, size_t si
     }
     for (size_t i = 0; i < sizeof rnd; i++)
         snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-    return s_path(out, size, "%s/.result-%s.%s", dir, hex, ext);
+    return s_path(out, size, "%s/" TEMP_PREFIX "%s.%s", dir, hex, ext);
+}
+
+bool job_files_is_temp(const char *name)
+{
+    return strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0;
 }

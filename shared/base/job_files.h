@@ -14,6 +14,7 @@
 #ifndef IMG_JOB_FILES_H
 #define IMG_JOB_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* <data_dir>/jobs/<id> (invalid id: IMG_E_NOT_FOUND). */
@@ -38,5 +39,7 @@ int job_files_thumbnail(const char *dir, char *out, size_t size);
 /* A fresh <dir>/.result-<16 random hex digits>.<ext>, renamed to the
  * result (or the thumbnail) once written whole. */
 int job_files_result_temp(const char *dir, const char *ext, char *out, size_t size);
+/* Whether name (a file name in a job folder) is such a temporary file. */
+bool job_files_is_temp(const char *name);
 
 #endif
