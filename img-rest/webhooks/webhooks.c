@@ -19,6 +19,8 @@
 #define LEASE_MS 60000 /* no other replica takes a claimed delivery for this long */
 #define IDLE_MS 1000   /* the outbox is looked at least this often */
 #define BACKOFF_CAP_MS (15 * 60 * 1000)
+#define POLL_MS 200 /* while calls are in flight */
+#define DUE_MAX 64  /* retries remembered to wake for on time; more wait for the next look */
 
 /* One call in flight. */
 typedef struct call {
@@ -36,7 +38,8 @@ struct webhooks {
     job_store_t *store;
     char secret[WEBHOOK_SECRET_MAX];
     CURLM *multi;
-    call_t *calls; /* in flight; the thread's own */
+    call_t *calls;        /* in flight; the thread's own */
+    int64_t due[DUE_MAX]; /* when retries it scheduled are due (0: free); the thread's own */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -169,6 +172,42 @@ static int64_t s_backoff_ms(int attempts)
     return base * 8 / 10 + (int64_t)(r % (unsigned int)(base * 4 / 10 + 1));
 }
 
+/* Remembers that a retry is due at `at`, so that the thread wakes for it
+ * then rather than at its next look at the outbox (the back-off would be
+ * rounded up to IDLE_MS). When full, the latest is forgotten. */
+static void s_due_add(webhooks_t *self, int64_t at)
+{
+    int latest = 0;
+    for (int i = 0; i < DUE_MAX; i++) {
+        if (self->due[i] == 0) {
+            self->due[i] = at;
+            return;
+        }
+        if (self->due[i] > self->due[latest])
+            latest = i;
+    }
+    if (at < self->due[latest])
+        self->due[latest] = at;
+}
+
+/* Forgets the retries due by `claimed` (the outbox was just claimed then). */
+static void s_due_forget(webhooks_t *self, int64_t claimed)
+{
+    for (int i = 0; i < DUE_MAX; i++)
+        if (self->due[i] <= claimed)
+            self->due[i] = 0;
+}
+
+/* The time to wait, at most cap ms: until the next retry remembered. */
+static int s_due_wait_ms(const webhooks_t *self, int cap)
+{
+    int64_t now = job_now_ms(), wait = cap;
+    for (int i = 0; i < DUE_MAX; i++)
+        if (self->due[i] && self->due[i] - now < wait)
+            wait = self->due[i] - now;
+    return wait > 0 ? (int)wait : 0;
+}
+
 /* Records how call c ended. */
 static void s_record(webhooks_t *self, call_t *c, CURLcode result)
 {
@@ -180,6 +219,8 @@ static void s_record(webhooks_t *self, call_t *c, CURLcode result)
     int64_t retry_at = delivered || last ? 0 : job_now_ms() + s_backoff_ms(c->d.attempts);
     if (job_store_outbox_record(self->store, c->d.id, (int)status, delivered, retry_at) < 0)
         log_error("webhooks: %s", img_error_message());
+    else if (retry_at)
+        s_due_add(self, retry_at);
     log_msg(delivered ? IMG_LOG_INFO : IMG_LOG_WARN, "webhooks: job %s: call %d to %s %s (%s)",
             c->d.id, attempts, c->host,
             delivered ? "delivered"
@@ -195,6 +236,7 @@ static int s_start_due(webhooks_t *self)
     job_delivery_t due[BATCH];
     int64_t now = job_now_ms();
     int n = job_store_outbox_claim(self->store, now, now + LEASE_MS, due, BATCH);
+    s_due_forget(self, now);
     if (n < 0)
         log_error("webhooks: %s", img_error_message());
     for (int i = 0; i < n; i++) {
@@ -261,13 +303,13 @@ static void *s_run(void *arg)
         curl_multi_perform(self->multi, &running);
         s_finish_calls(self);
         if (running > 0) {
-            curl_multi_poll(self->multi, NULL, 0, 200, NULL);
+            curl_multi_poll(self->multi, NULL, 0, s_due_wait_ms(self, POLL_MS), NULL);
             pthread_mutex_lock(&self->lock);
             bool stop = self->stop;
             pthread_mutex_unlock(&self->lock);
             if (stop)
                 break;
-        } else if (s_idle(self, IDLE_MS)) {
+        } else if (s_idle(self, s_due_wait_ms(self, IDLE_MS))) {
             break;
         }
     }

@@ -154,6 +154,13 @@ class Service:
         proc.log_path = log_path
         return proc
 
+    def change_config(self, **changes):
+        """Changes settings in the config file; processes started after read them."""
+        self.settings.update({k: str(v) for k, v in changes.items()})
+        with open(self.config_path, "w") as f:
+            for k, v in self.settings.items():
+                f.write("%s = %s\n" % (k, v))
+
     def start_rest(self, timeout=15):
         assert self.rest is None or self.rest.poll() is not None, "img-rest already running"
         self.rest = self._spawn(REST_BIN, "img-rest")
