@@ -61,19 +61,6 @@ void intake_destroy(intake_t **pself)
     *pself = NULL;
 }
 
-static int s_queue_has_room(intake_t *self)
-{
-    long queued = job_store_count(self->store, JOB_QUEUED);
-    if (queued < 0)
-        return -1;
-    if (queued >= self->cfg->max_queued) {
-        img_error_set(IMG_E_QUEUE_FULL, "the queue holds %ld jobs, its maximum; retry later",
-                      queued);
-        return -1;
-    }
-    return 0;
-}
-
 static int s_check_idempotency_key(const char *key)
 {
     size_t n = key ? strlen(key) : 0;
@@ -178,7 +165,8 @@ static void s_try_cache(intake_t *self, submit_t *s, job_t *job)
 static int s_store(intake_t *self, submit_t *s, job_t *job, bool *replayed)
 {
     char hash[JOB_FINGERPRINT_HEX], first[JOB_ID_LEN + 1] = "";
-    job_insert_t opts = {.callback_url = s->callback_url[0] ? s->callback_url : NULL};
+    job_insert_t opts = {.callback_url = s->callback_url[0] ? s->callback_url : NULL,
+                         .max_queued = self->cfg->max_queued};
     if (s->req->idempotency_key) {
         if (job_fingerprint(s->op->name, job->params,
                             (const unsigned char(*)[UPLOAD_DIGEST_LEN])s->up.digest,
@@ -230,7 +218,10 @@ int intake_accept(intake_t *self, const op_def_t *op, const upload_body_t *body,
     s->req = req;
     s->body = body;
     int rc = -1;
-    if (s_check_idempotency_key(req->idempotency_key) == 0 && s_queue_has_room(self) == 0 &&
+    /* a full queue refuses at once, but a repeat of an idempotent submit
+     * must get its job: the store's insert bounds the queue after a replay */
+    if (s_check_idempotency_key(req->idempotency_key) == 0 &&
+        (req->idempotency_key || job_store_has_room(self->store, self->cfg->max_queued) == 0) &&
         job_id_new(job->id) == 0 &&
         job_files_create(self->cfg->data_dir, job->id, s->dir, sizeof s->dir) == 0) {
         char mine[JOB_ID_LEN + 1];

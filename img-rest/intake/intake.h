@@ -2,7 +2,8 @@
  * job, below HTTP.
  *
  * In order, the cheapest refusals first:
- *   1. room in the queue (IMG_E_QUEUE_FULL);
+ *   1. room in the queue (IMG_E_QUEUE_FULL; not for an idempotent submit,
+ *      whose repeat must get its job: the insert bounds the queue then);
  *   2. a new job id and its folder (job_files);
  *   3. the body streamed into the input files (upload: sizes, shape);
  *   4. the parameters, from the form fields and the query string together,

@@ -125,6 +125,20 @@ long job_store_count(job_store_t *self, job_status_t status)
     return self->ops->count(self, status);
 }
 
+int job_store_queue_room(long queued, long max_queued)
+{
+    if (queued < max_queued)
+        return 0;
+    img_error_set(IMG_E_QUEUE_FULL, "the queue holds %ld jobs, its maximum; retry later", queued);
+    return -1;
+}
+
+int job_store_has_room(job_store_t *self, long max_queued)
+{
+    long queued = job_store_count(self, JOB_QUEUED);
+    return queued < 0 ? -1 : job_store_queue_room(queued, max_queued);
+}
+
 int job_store_claim(job_store_t *self, const char *engine, const char *broker, int64_t lease_until,
                     job_t *out)
 {

@@ -74,6 +74,10 @@ typedef struct {
     const char *request_hash;
     /* http(s) URL to call when the job ends; NULL: none. */
     const char *callback_url;
+    /* > 0: a new queued job is refused (IMG_E_QUEUE_FULL) when this many
+     * jobs are queued already, counted in the insert's transaction, after a
+     * replay was answered (a replay never queues anything); 0: no bound. */
+    long max_queued;
 } job_insert_t;
 
 /* A webhook delivery due (job_store_outbox_claim). */
@@ -120,6 +124,11 @@ int job_store_publish_progress(job_store_t *self, const char *id, int percent);
  * opts may be NULL. */
 int job_store_insert(job_store_t *self, const job_t *job, const job_insert_t *opts,
                      char replayed_id[JOB_ID_LEN + 1]);
+
+/* 0 when fewer than max_queued jobs are queued, else -1 with
+ * IMG_E_QUEUE_FULL (or another error). A check before the work of an
+ * insert; the insert's own bound (job_insert_t.max_queued) is the exact one. */
+int job_store_has_room(job_store_t *self, long max_queued);
 
 /* 0 found, -1 with IMG_E_NOT_FOUND or another error. */
 int job_store_get(job_store_t *self, const char *id, job_t *out);

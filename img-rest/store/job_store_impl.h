@@ -59,6 +59,10 @@ void job_store_base_clear(job_store_t *base);
 void job_store_notify_changed(job_store_t *base, const char *id);
 void job_store_notify_progress(job_store_t *base, const char *id, int percent);
 
+/* For backends: 0 when a queue of `queued` jobs has room under max_queued,
+ * else -1 with IMG_E_QUEUE_FULL. */
+int job_store_queue_room(long queued, long max_queued);
+
 /* The backends' openers (job_store_open picks one). */
 job_store_t *job_store_open_sqlite(const char *path);
 job_store_t *job_store_open_pg(const char *url);

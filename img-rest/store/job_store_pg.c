@@ -398,8 +398,8 @@ static void s_fail_result(PGconn *conn, const PGresult *res, const char *what)
     char message[400];
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     /* 53100 disk_full: the server's volume is full */
-    img_errcode_t code = state && strcmp(state, "53100") == 0 ? IMG_E_INSUFFICIENT_STORAGE
-                                                              : IMG_E_INTERNAL;
+    img_errcode_t code =
+        state && strcmp(state, "53100") == 0 ? IMG_E_INSUFFICIENT_STORAGE : IMG_E_INTERNAL;
     s_clean_message(primary, message, sizeof message);
     img_error_set(code, "job store: %s: %s", what, message);
 }
@@ -703,6 +703,19 @@ static int s_idempotency(PGconn *conn, const job_t *job, const job_insert_t *opt
     return -1;
 }
 
+/* In the insert's transaction. */
+static int s_queue_room(PGconn *conn, const job_t *job, long max_queued)
+{
+    if (max_queued <= 0 || job->status != JOB_QUEUED)
+        return 0;
+    s_params_t p = {0};
+    s_text(&p, job_status_name(JOB_QUEUED));
+    PGresult *res = s_exec(conn, s_sql[S_COUNT], &p, "count");
+    long queued = res && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+    return queued < 0 ? -1 : job_store_queue_room(queued, max_queued);
+}
+
 static int s_insert_job(PGconn *conn, const job_t *job)
 {
     s_params_t p = {0};
@@ -748,7 +761,7 @@ static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opt
         goto done;
     result = opts->idempotency_key ? s_idempotency(conn, job, opts, replayed_id) : 0;
     if (result == 0 &&
-        (s_insert_job(conn, job) < 0 ||
+        (s_queue_room(conn, job, opts->max_queued) < 0 || s_insert_job(conn, job) < 0 ||
          (opts->callback_url && s_insert_callback(conn, job, opts->callback_url) < 0)))
         result = -1;
     if (result != 0) /* failed, or a replay: nothing to keep */

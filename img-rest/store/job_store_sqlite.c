@@ -480,6 +480,23 @@ static int s_insert_callback(s_store_t *s, const job_t *job, const char *url)
     return s_exec(s, st, rc, "callback") < 0 ? -1 : 0;
 }
 
+/* With the lock held, in the insert's transaction. */
+static int s_queue_room(s_store_t *s, const job_t *job, long max_queued)
+{
+    if (max_queued <= 0 || job->status != JOB_QUEUED)
+        return 0;
+    sqlite3_stmt *st = s_stmt(s, S_COUNT);
+    int rc = SQLITE_OK;
+    s_bind_text(st, 1, job_status_name(JOB_QUEUED), &rc);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        s_fail(s, "count");
+        return -1;
+    }
+    long queued = (long)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return job_store_queue_room(queued, max_queued);
+}
+
 static int s_insert_unsynced(s_store_t *s, const job_t *job, const job_insert_t *opts,
                              char replayed_id[JOB_ID_LEN + 1])
 {
@@ -487,7 +504,7 @@ static int s_insert_unsynced(s_store_t *s, const job_t *job, const job_insert_t 
     int result = s_exec_sql(s, "BEGIN IMMEDIATE");
     if (result == 0 && opts->idempotency_key)
         result = s_idempotency(s, job, opts, replayed_id);
-    if (result == 0 && (s_insert_job(s, job) < 0 ||
+    if (result == 0 && (s_queue_room(s, job, opts->max_queued) < 0 || s_insert_job(s, job) < 0 ||
                         (opts->callback_url && s_insert_callback(s, job, opts->callback_url) < 0)))
         result = -1;
     if (result < 0 || s_exec_sql(s, "COMMIT") < 0) {

@@ -343,6 +343,7 @@ typedef struct {
     const char *callback, *key, *hash;
     job_status_t status; /* queued, or complete (a reused result) */
     int64_t finished_at;
+    long max_queued; /* the insert's queue bound; 0 none */
 } spec_t;
 
 static json_t *s_params(void)
@@ -375,7 +376,10 @@ static int s_insert_spec(job_store_t *store, const spec_t *spec, char id[JOB_ID_
     snprintf(job.client, sizeof job.client, "%s", spec->client ? spec->client : "key:tester");
     snprintf(job.cache_key, sizeof job.cache_key, "%s", spec->cache_key ? spec->cache_key : "");
     snprintf(job.request_id, sizeof job.request_id, "%s", spec->request_id ? spec->request_id : "");
-    job_insert_t opts = {spec->key, spec->hash, spec->callback};
+    job_insert_t opts = {.idempotency_key = spec->key,
+                         .request_hash = spec->hash,
+                         .callback_url = spec->callback,
+                         .max_queued = spec->max_queued};
     img_error_clear();
     int rc = job_store_insert(store, &job, &opts, replayed ? replayed : unused);
     if (rc < 0 && getenv("TEST_VERBOSE"))
@@ -1247,6 +1251,39 @@ static void test_idempotency_replay_and_mismatch(void **state)
     assert_int_equal(job_store_count(f->store, JOB_QUEUED), 3);
 }
 
+/* A full queue refuses a new job in the insert itself, but answers the
+ * repeat of an idempotent one (which queues nothing); a complete job (a
+ * reused result) is never refused. */
+static void test_queue_bound_after_replay(void **state)
+{
+    fixture_t *f = *state;
+    char first[JOB_ID_LEN + 1], replayed[JOB_ID_LEN + 1];
+    spec_t keyed = {.key = "k1", .hash = "h1", .max_queued = 2};
+    assert_int_equal(s_insert_spec(f->store, &keyed, first, NULL), 0);
+    spec_t plain = {.max_queued = 2};
+    assert_int_equal(s_insert_spec(f->store, &plain, NULL, NULL), 0);
+    assert_int_equal(s_insert_spec(f->store, &plain, NULL, NULL), -1);
+    assert_int_equal(img_error_code(), IMG_E_QUEUE_FULL);
+    assert_int_equal(job_store_count(f->store, JOB_QUEUED), 2);
+    assert_int_equal(job_store_has_room(f->store, 2), -1);
+    assert_int_equal(img_error_code(), IMG_E_QUEUE_FULL);
+    assert_int_equal(job_store_has_room(f->store, 3), 0);
+
+    assert_int_equal(s_insert_spec(f->store, &keyed, NULL, replayed), 1);
+    assert_string_equal(replayed, first);
+    spec_t new_key = {.key = "k2", .hash = "h2", .max_queued = 2};
+    assert_int_equal(s_insert_spec(f->store, &new_key, NULL, NULL), -1);
+    assert_int_equal(img_error_code(), IMG_E_QUEUE_FULL);
+    /* the refused insert took no key: k2 is free once there is room */
+    spec_t roomy = new_key;
+    roomy.max_queued = 3;
+    assert_int_equal(s_insert_spec(f->store, &roomy, NULL, NULL), 0);
+
+    spec_t reused = {.status = JOB_COMPLETE, .finished_at = 2, .max_queued = 1};
+    assert_int_equal(s_insert_spec(f->store, &reused, NULL, NULL), 0);
+    assert_int_equal(job_store_count(f->store, JOB_QUEUED), 3);
+}
+
 static void test_idempotency_forgotten_after_24h(void **state)
 {
     fixture_t *f = *state;
@@ -1309,7 +1346,9 @@ static void *s_racer(void *arg)
         job_id_new(job.id);
         strcpy(job.operation, "resize");
         strcpy(job.client, "key:racer");
-        job_insert_t opts = {key, "same-hash", "http://example.test/cb"};
+        job_insert_t opts = {.idempotency_key = key,
+                             .request_hash = "same-hash",
+                             .callback_url = "http://example.test/cb"};
         memcpy(r->id[round], job.id, sizeof job.id);
         pthread_barrier_wait(r->go);
         r->rc[round] = job_store_insert(r->store, &job, &opts, r->replayed[round]);
@@ -2062,6 +2101,7 @@ int main(int argc, char **argv)
         T(test_purge),
         T(test_idempotency_replay_and_mismatch),
         T(test_idempotency_forgotten_after_24h),
+        T(test_queue_bound_after_replay),
         T(test_idempotency_key_freed_by_delete),
         T(test_idempotency_race_makes_one_job),
         T(test_find_cached),
