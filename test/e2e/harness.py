@@ -55,6 +55,13 @@ RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "WARNING: ThreadSanitizer")
 
+# Every answer a Service's request() receives is recorded and, at the end of
+# its test class (or of the test, for a test's own Service), checked against
+# the OpenAPI document that img-rest serves (openapi_check.py): status,
+# headers and body, so that the document cannot drift from the server.
+# IMG_E2E_OPENAPI_CHECK=0 turns the check off (e.g. while changing both).
+OPENAPI_CHECK = os.environ.get("IMG_E2E_OPENAPI_CHECK", "1") != "0"
+
 _live_services = []
 
 
@@ -126,6 +133,7 @@ class Service:
         self.rest = None
         self.engines = []  # Popen or None (killed), index = engine number
         self._n_logs = 0
+        self.answers = []  # what request() received (record()), for the OpenAPI check
         _live_services.append(self)
         if start:
             try:
@@ -284,6 +292,7 @@ class Service:
                     pass
             resp = conn.getresponse()
             data = resp.read()
+            self.record(method, path, resp.status, resp.getheaders(), data)
             ctype = resp.getheader("Content-Type", "")
             if ctype.startswith("application/json") and data:
                 data = json.loads(data)
@@ -313,6 +322,59 @@ class Service:
         if query:
             path += "?" + urllib.parse.urlencode(query)
         return self.request("POST", path, body=body, headers=dict(headers or {}, **{"Content-Type": ctype}))
+
+    # -- the OpenAPI check of every answer --------------------------------------
+
+    def record(self, method, path, status, headers, body):
+        """Keeps one answer for check_answers(): headers as (name, value)
+        pairs, body as the bytes received. Tests that talk HTTP without
+        request() (raw sockets, kept-alive connections) may record too.
+        The answers of an img-rest process before its first 200 to
+        GET /health are start-up probes (wait_health), not kept (an answer
+        other than 200 there is test_http.Startup's business)."""
+        pid = self.rest.pid if self.rest is not None else None
+        if getattr(self, "_healthy_pid", None) != pid:
+            if (method, path, status) == ("GET", "/health", 200):
+                self._healthy_pid = pid
+            return
+        self.answers.append({"method": method, "path": path, "status": status,
+                             "headers": list(headers), "body": bytes(body or b"")})
+
+    def openapi_document(self):
+        """The OpenAPI document as img-rest serves it (GET /openapi.json,
+        not recorded), or, when img-rest is not running, as the same binary
+        builds it from the same configuration (--print-openapi)."""
+        if self.rest is not None and self.rest.poll() is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=30)
+            try:
+                conn.request("GET", "/openapi.json")
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status == 200:
+                    return json.loads(data)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        out = subprocess.run([REST_BIN, "--print-openapi", "-c", self.config_path],
+                             env=_child_env(self.env), check=True, capture_output=True)
+        return json.loads(out.stdout)
+
+    def check_answers(self):
+        """Raises AssertionError naming every recorded answer that the
+        OpenAPI document does not describe; forgets the answers checked."""
+        answers, self.answers = self.answers, []
+        if not answers:
+            return
+        import openapi_check  # here: python3-jsonschema is needed only for this check
+        doc = openapi_check.Document(self.openapi_document())
+        problems = []
+        for a in answers:
+            found = doc.check(a)
+            if found:
+                problems.append((a, found))
+        if problems:
+            raise AssertionError(openapi_check.report(problems))
 
     def metrics(self):
         """GET /metrics parsed: {'name{label="value"}': float}; raises on a
@@ -489,6 +551,10 @@ class ServiceTestCase(unittest.TestCase):
     ENGINES = 1
     CONFIG = {}
     ENV = {}
+    # Check every answer the class's Services received against the OpenAPI
+    # document (see OPENAPI_CHECK); False in a class whose answers the
+    # document cannot describe, saying why.
+    OPENAPI_CHECK = True
 
     @classmethod
     def setUpClass(cls):
@@ -499,6 +565,9 @@ class ServiceTestCase(unittest.TestCase):
             return
         cls.svc = Service(engines=cls.ENGINES, config=cls.CONFIG, env=cls.ENV)
         cls.addClassCleanup(cls.svc.cleanup)
+        if OPENAPI_CHECK and cls.OPENAPI_CHECK:
+            # a class clean-up: it runs before svc.cleanup, while img-rest serves
+            cls.addClassCleanup(cls.svc.check_answers)
 
     def setUp(self):
         # A crash of img-rest in an earlier test must not fail every later one:
@@ -519,6 +588,8 @@ class ServiceTestCase(unittest.TestCase):
         svc = Service(**kwargs)
         self._own_services.append(svc)
         self.addCleanup(svc.check)
+        if OPENAPI_CHECK and self.OPENAPI_CHECK:
+            self.addCleanup(svc.check_answers)  # runs first, while img-rest serves
         return svc
 
     def run(self, result=None):
