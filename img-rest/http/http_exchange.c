@@ -49,6 +49,7 @@ void http_exchange_begin(http_exchange_t *ex, struct mg_connection *conn, const 
     else
         s_new_request_id(ex->request_id);
     ex->cors_origin = http_cors_allow(cors_origins, mg_get_header(conn, "Origin"));
+    ex->vary_origin = cors_origins && *cors_origins && strcmp(cors_origins, "*") != 0;
     mg_set_user_connection_data(conn, ex);
 }
 

@@ -19,6 +19,7 @@
 typedef struct {
     char request_id[HTTP_REQUEST_ID_MAX];
     const char *cors_origin; /* Access-Control-Allow-Origin's value, or NULL */
+    bool vary_origin;        /* the answer depends on Origin (a list of origins) */
     const char *route;       /* the matched route's pattern, or "-" */
     double started;          /* monotonic seconds */
     long long body_read;     /* request body bytes the handler read */

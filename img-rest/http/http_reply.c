@@ -86,25 +86,27 @@ static void s_head(struct mg_connection *conn, int status, const char *content_t
         ex->status = status;
         ex->close = !keep;
     }
-    char length_line[48] = "", type_line[160] = "", cors[256] = "";
+    char length_line[48] = "", type_line[160] = "", cors[256] = "", vary[24] = "";
     if (length >= 0)
         snprintf(length_line, sizeof length_line, "Content-Length: %lld\r\n", length);
     if (content_type)
         snprintf(type_line, sizeof type_line, "Content-Type: %s\r\n", content_type);
     if (ex && ex->cors_origin)
         snprintf(cors, sizeof cors,
-                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: %s\r\n"
-                 "Vary: Origin\r\n",
+                 "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: %s\r\n",
                  ex->cors_origin, HTTP_CORS_EXPOSE_HEADERS);
+    /* whatever the Origin, so that a cache never gives one origin's answer to another */
+    if (ex && ex->vary_origin)
+        snprintf(vary, sizeof vary, "Vary: Origin\r\n");
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\n%s%s"
               "X-Content-Type-Options: nosniff\r\n"
               "X-Request-Id: %s\r\n"
-              "%s"
+              "%s%s"
               "Connection: %s\r\n"
               "%s\r\n",
               status, s_reason(conn, status), type_line, length_line, ex ? ex->request_id : "-",
-              cors, keep ? "keep-alive" : "close", extra ? extra : "");
+              cors, vary, keep ? "keep-alive" : "close", extra ? extra : "");
 }
 
 static int s_send(struct mg_connection *conn, int status, const char *content_type,
@@ -160,8 +162,9 @@ int http_reply_json_etag(struct mg_connection *conn, const json_t *body, const c
     return http_reply_json(conn, 200, body, headers);
 }
 
-int http_reply_error(struct mg_connection *conn, img_errcode_t code, const char *message,
-                     const char *extra_headers)
+/* The contract's JSON error with code, sent with status (0: the code's own). */
+static int s_error(struct mg_connection *conn, int status, img_errcode_t code, const char *message,
+                   const char *extra_headers)
 {
     const char *name = img_error_code_name(code);
     if (!name || code == IMG_E_NONE || code == IMG_E_CONFIG) {
@@ -173,9 +176,16 @@ int http_reply_error(struct mg_connection *conn, img_errcode_t code, const char 
     http_exchange_t *ex = http_exchange_of(conn);
     if (ex)
         ex->error_code = name; /* a static string of img_error's table */
-    int rc = http_reply_json(conn, img_error_http_status(code), body, extra_headers);
+    int rc =
+        http_reply_json(conn, status ? status : img_error_http_status(code), body, extra_headers);
     json_decref(body);
     return rc;
+}
+
+int http_reply_error(struct mg_connection *conn, img_errcode_t code, const char *message,
+                     const char *extra_headers)
+{
+    return s_error(conn, 0, code, message, extra_headers);
 }
 
 int http_reply_img_error(struct mg_connection *conn, const char *extra_headers)
@@ -239,34 +249,29 @@ int http_reply_stream(struct mg_connection *conn, const char *content_type,
 
 int http_reply_civetweb_error(struct mg_connection *conn, int status, const char *message)
 {
-    static const struct {
-        int status;
-        img_errcode_t code;
-    } map[] = {{400, IMG_E_BAD_REQUEST},
-               {404, IMG_E_NOT_FOUND},
-               {405, IMG_E_METHOD_NOT_ALLOWED},
-               {413, IMG_E_PAYLOAD_TOO_LARGE},
-               {415, IMG_E_UNSUPPORTED_MEDIA_TYPE},
-               {500, IMG_E_INTERNAL}};
-    img_errcode_t code = status >= 500 ? IMG_E_INTERNAL : IMG_E_BAD_REQUEST;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (map[i].status == status)
-            code = map[i].code;
-    /* civetweb's own statuses (431, 505, ...) are kept; the body is ours */
-    char text[256];
-    snprintf(text, sizeof text, "%s", message && *message ? message : "the request is malformed");
-    json_t *body =
-        json_pack("{s:{s:s, s:s}}", "error", "code", img_error_code_name(code), "message", text);
-    char *json = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    /* no route began an exchange: this answer has one of its own */
-    http_exchange_t ex;
-    http_exchange_begin(&ex, conn, NULL);
-    ex.close = true;
-    if (json)
-        s_send(conn, status, JSON_TYPE, NULL, json, strlen(json));
-    http_exchange_end(&ex, conn);
-    free(json);
-    mg_disable_connection_keep_alive(conn);
-    return 0;
+    /* RFC 9112 6.3: an invalid Content-Length is a 400 (civetweb says 411) */
+    if (status == 411)
+        status = 400;
+    img_errcode_t code = IMG_E_BAD_REQUEST;
+    switch (status) {
+    case 404:
+        code = IMG_E_NOT_FOUND;
+        break;
+    case 405:
+        code = IMG_E_METHOD_NOT_ALLOWED;
+        break;
+    case 413:
+        code = IMG_E_PAYLOAD_TOO_LARGE;
+        break;
+    case 415:
+        code = IMG_E_UNSUPPORTED_MEDIA_TYPE;
+        break;
+    default: /* 505 and civetweb's other refusals are the request's fault */
+        code = status >= 500 && status != 505 ? IMG_E_INTERNAL : IMG_E_BAD_REQUEST;
+    }
+    http_exchange_t *ex = http_exchange_of(conn);
+    if (ex)
+        ex->close = true;
+    return s_error(conn, status, code, message && *message ? message : "the request is malformed",
+                   NULL);
 }

@@ -64,9 +64,11 @@ bool http_reply_etag_matches(struct mg_connection *conn, const char *etag);
 int http_reply_stream(struct mg_connection *conn, const char *content_type,
                       const char *extra_headers);
 
-/* civetweb's http_error callback: errors civetweb finds itself (a malformed
- * request line or header, a header too large, bad chunking) answered with
- * the same JSON as ours. Returns 0 (handled). */
+/* An error civetweb found itself (a malformed request line or header, a
+ * header too large, an invalid Content-Length, bad chunking), answered with
+ * the same JSON as ours and closing the connection: civetweb's status,
+ * except 400 for its 411 (RFC 9112: an invalid Content-Length is a 400).
+ * Returns the status sent. */
 int http_reply_civetweb_error(struct mg_connection *conn, int status, const char *message);
 
 #endif

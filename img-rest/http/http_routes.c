@@ -218,22 +218,72 @@ static int s_handle(http_req_t *r, const struct mg_request_info *ri, http_exchan
     return s_dispatch(route, r, ri->request_method);
 }
 
-int http_routes_handle(struct mg_connection *conn, void *cbdata)
+#define TCHARS "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* What civetweb lets through but a careful server refuses: a header name
+ * that is no token (": value"), more header fields than civetweb keeps
+ * (it drops the rest without a word), a Content-Length that is not one
+ * decimal number ("1, 2" reads as 1: the body's end would be a guess). 0,
+ * or the answer's status. */
+static int s_check_head(struct mg_connection *conn, const struct mg_request_info *ri)
 {
-    const rest_app_t *app = cbdata;
+    if (ri->num_headers >= MG_MAX_HEADERS)
+        return http_reply_civetweb_error(conn, 431, "more header fields than the server reads");
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name;
+        if (!name || !*name || name[strspn(name, TCHARS)] != '\0')
+            return http_reply_civetweb_error(conn, 400, "a header field name is not a token");
+    }
+    const char *length = mg_get_header(conn, "Content-Length");
+    size_t digits = length ? strspn(length, "0123456789") : 0;
+    if (length && (digits == 0 || length[digits] != '\0'))
+        return http_reply_civetweb_error(conn, 400, "Content-Length is not one number");
+    return 0;
+}
+
+/* What every request ends with, whoever answered it: the metrics, the
+ * access log line. */
+static void s_finish(const rest_app_t *app, struct mg_connection *conn, http_exchange_t *ex,
+                     int status)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    double seconds = http_exchange_now() - ex->started;
+    rest_metrics_request(app->metrics, ex->route, ri->request_method ? ri->request_method : "-",
+                         status, seconds);
+    if (ex->error_code)
+        rest_metrics_refusal(app->metrics, ex->error_code);
+    s_access_log(ri, ex, seconds);
+    log_context_set(NULL, NULL);
+    http_exchange_end(ex, conn);
+}
+
+static void s_begin(const rest_app_t *app, struct mg_connection *conn, http_exchange_t *ex)
+{
+    img_error_clear();
+    http_exchange_begin(ex, conn, app->cfg->cors_origins);
+    log_context_set(ex->request_id, NULL);
+}
+
+int http_routes_handle(struct mg_connection *conn, const rest_app_t *app, bool keep_alive)
+{
     const struct mg_request_info *ri = mg_get_request_info(conn);
     http_req_t r = {.app = app, .conn = conn, .query = ri->query_string};
     http_exchange_t ex;
-    img_error_clear();
-    http_exchange_begin(&ex, conn, app->cfg->cors_origins);
-    log_context_set(ex.request_id, NULL);
-    int status = s_handle(&r, ri, &ex);
-    double seconds = http_exchange_now() - ex.started;
-    rest_metrics_request(app->metrics, ex.route, ri->request_method, status, seconds);
-    if (ex.error_code)
-        rest_metrics_refusal(app->metrics, ex.error_code);
-    s_access_log(ri, &ex, seconds);
-    log_context_set(NULL, NULL);
-    http_exchange_end(&ex, conn);
+    s_begin(app, conn, &ex);
+    ex.close = !keep_alive;
+    int status = s_check_head(conn, ri);
+    if (status == 0)
+        status = s_handle(&r, ri, &ex);
+    s_finish(app, conn, &ex, status);
+    return status;
+}
+
+int http_routes_refuse(struct mg_connection *conn, const rest_app_t *app, int status,
+                       const char *message)
+{
+    http_exchange_t ex;
+    s_begin(app, conn, &ex);
+    status = http_reply_civetweb_error(conn, status, message);
+    s_finish(app, conn, &ex, status);
     return status;
 }

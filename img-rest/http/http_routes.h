@@ -7,14 +7,25 @@
  * (`POST /resize/` is `POST /resize`). GET routes answer HEAD too. A path
  * that matches with another method answers 405 with Allow; no match, 404.
  * Every request passes the guard (API keys, rate limits) first, and every
- * answer is counted in the metrics.
+ * answer, including civetweb's own refusals, is counted in the metrics and
+ * has an access log line.
  */
 #ifndef IMG_HTTP_ROUTES_H
 #define IMG_HTTP_ROUTES_H
 
-#include <civetweb.h>
+#include "rest_app.h"
 
-/* civetweb request handler; cbdata is the rest_app_t. Returns the status sent. */
-int http_routes_handle(struct mg_connection *conn, void *cbdata);
+#include <civetweb.h>
+#include <stdbool.h>
+
+/* Answers conn's request; keep_alive false closes the connection after the
+ * answer whatever the client wants (http_server: the threads are short).
+ * Returns the status sent. */
+int http_routes_handle(struct mg_connection *conn, const rest_app_t *app, bool keep_alive);
+
+/* Answers a request civetweb refused itself (http_reply_civetweb_error),
+ * counted and logged as every other. Returns the status sent. */
+int http_routes_refuse(struct mg_connection *conn, const rest_app_t *app, int status,
+                       const char *message);
 
 #endif

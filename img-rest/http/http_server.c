@@ -7,13 +7,81 @@
 #include "log.h"
 
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct http_server {
     struct mg_context *ctx;
+    const rest_app_t *app;
+    atomic_int connections; /* open: each holds one of civetweb's threads */
+    int keep_alive_max;     /* past this many, answers close their connection */
 };
+
+/* civetweb's user data: the server. */
+static http_server_t *s_server_of(const struct mg_connection *conn)
+{
+    return mg_get_user_data(mg_get_context(conn));
+}
+
+/* Every request, from the first one: no handler registered after the
+ * server started (a request in between would be civetweb's own 404). */
+static int s_begin_request(struct mg_connection *conn)
+{
+    http_server_t *self = s_server_of(conn);
+    bool keep = atomic_load(&self->connections) <= self->keep_alive_max;
+    return http_routes_handle(conn, self->app, keep);
+}
+
+static int s_http_error(struct mg_connection *conn, int status, const char *message)
+{
+    http_routes_refuse(conn, s_server_of(conn)->app, status, message);
+    return 0; /* answered */
+}
+
+static int s_connection_open(const struct mg_connection *conn, void **data)
+{
+    (void)data;
+    atomic_fetch_add(&s_server_of(conn)->connections, 1);
+    return 0;
+}
+
+static void s_connection_close(const struct mg_connection *conn)
+{
+    atomic_fetch_sub(&s_server_of(conn)->connections, 1);
+}
+
+/* A connection reaches civetweb (and takes a thread) only once its client
+ * has sent something (TCP_DEFER_ACCEPT on each listening socket of port):
+ * connections that stay silent wait in the kernel, not on a thread. Best
+ * effort: without it, they hold a thread until http_timeout_ms. */
+static void s_defer_accept(int port, int seconds)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name), listening = 0;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage addr;
+        socklen_t alen = sizeof addr;
+        if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+            !listening || getsockname(fd, (struct sockaddr *)&addr, &alen) != 0)
+            continue;
+        int bound = addr.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&addr)->sin_port)
+                    : addr.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
+                                                 : -1;
+        if (bound == port &&
+            setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) != 0)
+            log_warn("http: cannot defer accepting on port %d", port);
+    }
+    if (d)
+        closedir(d);
+}
 
 static int s_log_message(const struct mg_connection *conn, const char *message)
 {
@@ -56,23 +124,31 @@ http_server_t *http_server_new(const rest_app_t *app)
         img_error_set(IMG_E_INTERNAL, "out of memory");
         return NULL;
     }
+    self->app = app;
+    /* a quarter of the request threads (at least 2) is kept for new
+     * clients: idle persistent connections never take them all */
+    int reserve = cfg->http_threads / 4 > 2 ? cfg->http_threads / 4 : 2;
+    self->keep_alive_max = cfg->http_threads + cfg->max_event_streams - reserve;
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = s_log_message;
-    callbacks.http_error = http_reply_civetweb_error;
+    callbacks.begin_request = s_begin_request;
+    callbacks.http_error = s_http_error;
+    callbacks.init_connection = s_connection_open;
+    callbacks.connection_close = s_connection_close;
     mg_init_library(0);
-    self->ctx = mg_start(&callbacks, NULL, options);
+    self->ctx = mg_start(&callbacks, self, options);
     if (!self->ctx) {
         img_error_set(IMG_E_INTERNAL, "cannot listen on %s", cfg->http_listen);
         free(self);
         mg_exit_library();
         return NULL;
     }
-    mg_set_request_handler(self->ctx, "/", http_routes_handle, (void *)app);
+    s_defer_accept(http_server_port(self), cfg->http_timeout_ms / 1000);
     return self;
 }
 
-int http_server_port(http_server_t *self)
+int http_server_port(const http_server_t *self)
 {
     struct mg_server_port ports[4];
     int n = mg_get_server_ports(self->ctx, 4, ports);

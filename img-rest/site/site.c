@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* strcasestr */
 #include "site.h"
 
 #include "http_reply.h"
@@ -268,10 +267,40 @@ static doc_t *s_lookup(site_t *self, const char *name)
     return fresh;
 }
 
+/* The weight (q, 0..1) one Accept-Encoding element gives, from its
+ * parameters (p just after the coding); 1 when it names none. */
+static double s_weight(const char *p, const char *end)
+{
+    for (const char *q = p; q < end; q++)
+        if (*q == ';') {
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q + 1 < end && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+                return strtod(q + 2, NULL);
+        }
+    return 1.0;
+}
+
+/* Whether the client takes gzip (RFC 9110 12.5.3): named, or matched by
+ * "*", with a weight above 0 ("gzip;q=0" refuses it). */
 static bool s_accepts_gzip(struct mg_connection *conn)
 {
-    const char *ae = mg_get_header(conn, "Accept-Encoding");
-    return ae && strcasestr(ae, "gzip") != NULL;
+    const char *p = mg_get_header(conn, "Accept-Encoding");
+    double gzip = -1, any = -1;
+    while (p && *p) {
+        const char *end = p + strcspn(p, ",");
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, " \t;,");
+        if ((n == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+            (n == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+            gzip = s_weight(p + n, end);
+        else if (n == 1 && *p == '*')
+            any = s_weight(p + n, end);
+        p = *end ? end + 1 : end;
+    }
+    return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
 static int s_send(struct mg_connection *conn, const doc_t *d)
@@ -279,11 +308,12 @@ static int s_send(struct mg_connection *conn, const doc_t *d)
     bool gz = d->gz && s_accepts_gzip(conn);
     const char *etag = gz ? d->etag_gz : d->etag;
     char headers[256];
-    snprintf(headers, sizeof headers,
-             "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n%s", etag,
-             gz ? "Content-Encoding: gzip\r\n" : "");
-    if (http_reply_etag_matches(conn, etag))
+    int n = snprintf(headers, sizeof headers,
+                     "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n", etag);
+    if (http_reply_etag_matches(conn, etag)) /* a 304 has no content to encode */
         return http_reply_empty(conn, 304, headers);
+    if (gz)
+        snprintf(headers + n, sizeof headers - (size_t)n, "Content-Encoding: gzip\r\n");
     return http_reply_bytes(conn, 200, d->mime, headers, gz ? d->gz : d->body,
                             gz ? d->gz_len : d->body_len);
 }
