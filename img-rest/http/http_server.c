@@ -116,6 +116,10 @@ http_server_t *http_server_new(const rest_app_t *app)
                              "enable_keep_alive", cfg->keep_alive_timeout_ms > 0 ? "yes" : "no",
                              "keep_alive_timeout_ms", idle, "connection_queue", queue,
                              "linger_timeout_ms", "1000",
+                             /* an answer's head and body go out at once: with Nagle's
+                              * algorithm, the body waited for the client's delayed
+                              * ACK (40 ms per answer) */
+                             "tcp_nodelay", "1",
                              /* CORS is ours (http_cors): civetweb's own is off */
                              "access_control_allow_origin", "", "access_control_allow_methods", "",
                              "access_control_allow_headers", "", NULL};
