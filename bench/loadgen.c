@@ -17,6 +17,8 @@
  * Every upload is made unique: a JPEG input gets a comment segment (COM)
  * with the client's number and a counter right after its SOI marker, so a
  * server that caches results by input bytes cannot answer from its cache.
+ * The counters start at a random number, so that runs against one server
+ * (the rounds of make bench) never send the same bytes twice either.
  * The image itself is unchanged.
  *
  * With --jobs N, the clients share N jobs and all finished ones count;
@@ -45,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -448,6 +451,10 @@ static unsigned char *s_read_file(const char *path, size_t *len)
 static void s_client_body(lg_client_t *c, const unsigned char *in, size_t len)
 {
     c->unique = len > 2 && in[0] == 0xFF && in[1] == 0xD8;
+    unsigned long start = 0;
+    if (getrandom(&start, sizeof start, 0) != (ssize_t)sizeof start)
+        s_fail("getrandom failed");
+    c->seq = start % 10000000000000UL;
     c->body_len = c->unique ? len + 4 + COM_TEXT_LEN : len;
     c->body = malloc(c->body_len);
     if (!c->body)
