@@ -303,13 +303,21 @@ static bool s_accepts_gzip(struct mg_connection *conn)
     return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
-static int s_send(struct mg_connection *conn, const doc_t *d)
+/* The web app loads nothing from elsewhere and runs no inline script or
+ * style: a browser holds it to that. */
+#define APP_CSP                                                                                    \
+    "Content-Security-Policy: default-src 'self'; img-src 'self' blob: data:; "                   \
+    "connect-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n"
+
+/* extra: more header lines ("" for none). */
+static int s_send(struct mg_connection *conn, const doc_t *d, const char *extra)
 {
     bool gz = d->gz && s_accepts_gzip(conn);
     const char *etag = gz ? d->etag_gz : d->etag;
-    char headers[256];
+    char headers[512];
     int n = snprintf(headers, sizeof headers,
-                     "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n", etag);
+                     "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n%s", etag,
+                     extra);
     if (http_reply_etag_matches(conn, etag)) /* a 304 has no content to encode */
         return http_reply_empty(conn, 304, headers);
     if (gz)
@@ -321,7 +329,7 @@ static int s_send(struct mg_connection *conn, const doc_t *d)
 int site_serve(site_t *self, struct mg_connection *conn, const char *name)
 {
     if (strcmp(name, "openapi.json") == 0)
-        return s_send(conn, self->openapi);
+        return s_send(conn, self->openapi, "");
     pthread_mutex_lock(&self->lock);
     doc_t *d = s_lookup(self, name);
     if (d)
@@ -329,7 +337,8 @@ int site_serve(site_t *self, struct mg_connection *conn, const char *name)
     pthread_mutex_unlock(&self->lock);
     if (!d)
         return http_reply_img_error(conn, NULL);
-    int rc = s_send(conn, d); /* without the lock: a slow client holds only d */
+    /* without the lock: a slow client holds only d */
+    int rc = s_send(conn, d, strncmp(name, "app/", 4) == 0 ? APP_CSP : "");
     pthread_mutex_lock(&self->lock);
     if (--d->refs == 0 && d->stale)
         s_doc_free(d);

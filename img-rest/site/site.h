@@ -6,7 +6,9 @@
  * types, a gzip copy: a client that accepts gzip gets it (Content-Encoding:
  * gzip, Vary: Accept-Encoding), and If-None-Match with the ETag answers 304.
  * A file that changes on disk (size or time) is read again. Cache-Control is
- * no-cache: browsers revalidate, which costs a 304. Thread-safe.
+ * no-cache: browsers revalidate, which costs a 304. The web app's files
+ * carry a Content-Security-Policy (same origin only, no inline code).
+ * Thread-safe.
  */
 #ifndef IMG_SITE_H
 #define IMG_SITE_H

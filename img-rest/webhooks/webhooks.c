@@ -149,6 +149,9 @@ static call_t *s_call_new(webhooks_t *self, const job_delivery_t *d)
     curl_easy_setopt(e, CURLOPT_URL, c->d.url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* straight to the target: through a proxy (http_proxy in the
+     * environment), the address checked at connect time would be the proxy's */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
