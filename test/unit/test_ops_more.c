@@ -1028,6 +1028,34 @@ static void test_animation_resize_keeps_frames_and_delays(void **state)
     g_object_unref(in);
 }
 
+/* libwebp's animation encoder merges a frame equal to the one before into
+ * it (their delays added): the result tells the frames the file has. */
+static void test_animation_result_counts_the_frames_written(void **state)
+{
+    ts_folder_t *f = *state;
+    VipsImage *frames[3] = {ts_photo(PHOTO_DUNE, ANIM_W, ANIM_H),
+                            ts_photo(PHOTO_DUNE, ANIM_W, ANIM_H),
+                            ts_photo(PHOTO_LADYBIRD, ANIM_W, ANIM_H)};
+    VipsImage *strip = NULL;
+    assert_int_equal(vips_arrayjoin(frames, &strip, 3, "across", 1, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        g_object_unref(frames[i]);
+    VipsImage *paged = ts_paged(strip, ANIM_H);
+    const int delays[3] = {100, 200, 300};
+    vips_image_set_array_int(paged, "delay", delays, 3);
+    ts_save_input(f, "file", paged, "gif");
+    /* ts_run_image checks the result's pages against the file's */
+    g_object_unref(ts_run_image(f, "rotate", "angle=180&format=webp", "webp"));
+    VipsImage *out = s_result(f, "webp");
+    assert_int_equal(vips_image_get_n_pages(out), 2);
+    int *got = NULL, n = 0;
+    assert_int_equal(vips_image_get_array_int(out, "delay", &got, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(got[0], 300);
+    assert_int_equal(got[1], 300);
+    g_object_unref(out);
+}
+
 /* rotate, flip, crop, convert and pipeline keep every frame and delay when
  * the output is a GIF or a WebP. */
 static void test_animation_steps_keep_frames(void **state)
@@ -1171,6 +1199,7 @@ int main(int argc, char **argv)
         T(test_pipeline_limits_of_an_animation),
         T(test_pipeline_equals_separate_jobs),
         T(test_animation_resize_keeps_frames_and_delays),
+        T(test_animation_result_counts_the_frames_written),
         T(test_animation_steps_keep_frames),
         T(test_animation_to_still_is_the_first_frame),
         T(test_animation_limits_count_every_frame),
