@@ -22,6 +22,7 @@
 #define PHOTO_MEADOW "/usr/share/backgrounds/mate/nature/GreenMeadow.jpg"
 #define PHOTO_FLOWER "/usr/share/backgrounds/mate/nature/YellowFlower.jpg"
 #define PHOTO_STORM "/usr/share/backgrounds/mate/nature/Storm.jpg"
+#define PNG_PHOTO "/usr/share/backgrounds/mate/desktop/Ubuntu-Mate-Cold-no-logo.png"
 #define PHOTO_ALPHA "/usr/share/backgrounds/mate/abstract/Arc-Colors-Transparent-Wallpaper.png"
 
 /* ---- helpers ---- */
@@ -254,6 +255,44 @@ static void test_rotate_turns_the_upright_image(void **state)
     assert_int_equal(out->Ysize, 160);
     g_object_unref(out);
     g_object_unref(stored);
+}
+
+/* Turning and mirroring top to bottom read the input's last line first: a
+ * whole photo (read sequentially, larger than libvips' caches) is turned and
+ * mirrored all the same, alone and after a step of a pipeline. */
+static void test_full_size_photos_turned_and_mirrored(void **state)
+{
+    ts_folder_t *f = *state;
+    const char *photos[] = {PHOTO_DUNE, PNG_PHOTO};
+    for (int p = 0; p < 2; p++) {
+        ts_copy_input(f, "file", photos[p]);
+        VipsImage *in = ts_load(photos[p]);
+        static const struct {
+            const char *op, *kv;
+            s_map_fn map;
+        } cases[] = {{"rotate", "angle=90&format=png", s_rot90},
+                     {"rotate", "angle=180&format=png", s_rot180},
+                     {"rotate", "angle=270&format=png", s_rot270},
+                     {"flip", "direction=vertical&format=png", s_mirror_y}};
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            VipsImage *out = ts_run_image(f, cases[i].op, cases[i].kv, "png");
+            s_expect_mapped(in, out, cases[i].map);
+            g_object_unref(out);
+        }
+        json_t *params = json_pack("{s:[{s:s, s:i}, {s:s, s:s}, {s:s, s:s}], s:s}", "steps", "op",
+                                   "resize", "width", 1000, "op", "rotate", "angle", "270", "op",
+                                   "flip", "direction", "vertical", "format", "png");
+        json_t *r = ts_run_json(f, "pipeline", params, 60000);
+        json_decref(params);
+        if (!r)
+            fail_msg("pipeline on %s: %s", photos[p], img_error_message());
+        json_decref(r);
+        VipsImage *out = s_result(f, "png");
+        assert_int_equal(out->Xsize, (int)lrint(1000.0 * in->Ysize / in->Xsize));
+        assert_int_equal(out->Ysize, 1000);
+        g_object_unref(out);
+        g_object_unref(in);
+    }
 }
 
 static void test_flip_mirrors(void **state)
@@ -1186,6 +1225,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(test_rotate_moves_every_pixel),
         T(test_rotate_turns_the_upright_image),
+        T(test_full_size_photos_turned_and_mirrored),
         T(test_flip_mirrors),
         T(test_crop_is_the_area),
         T(test_crop_outside_refused),
