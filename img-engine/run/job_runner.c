@@ -148,10 +148,34 @@ static int s_work(s_attempt_t *a, json_t **result)
     return rc;
 }
 
+/* One worker in every libvips threadpool of the process, set once before
+ * the first attempt's first pipeline. libvips 8.14 (Debian 12) loses a
+ * decoder's error that falls on one of the last tiles in flight of a sink
+ * with several workers: the sink reads the pool's error flag before it has
+ * waited for its workers (fixed upstream in 8.15.4, commit b3ce0a900), so
+ * the save succeeds with blank tiles. Three corrupt inputs (two files of
+ * gdk-pixbuf's tests, a truncated WebP) completed in 252 of 1950 attempts
+ * through this runner (every operation, 50 each: test_ops_corrupt); with
+ * one worker per pool, in none: the worker sets the error before it
+ * reports its last tile done, in every sink, the WebP loader's own one
+ * included (a "concurrency" set on the images could not reach that one).
+ * It also closes an abort of libvips on the same error path (an assertion
+ * between two workers). Jobs still run in parallel: the engine runs one
+ * per worker thread (engine_threads, one per core by default). */
+static void s_one_worker_per_pool(void)
+{
+    static gsize done = 0;
+    if (g_once_init_enter(&done)) {
+        vips_concurrency_set(1);
+        g_once_init_leave(&done, 1);
+    }
+}
+
 int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_runner_job_t *spec,
                    json_t **result)
 {
     assert(cfg && spec && result);
+    s_one_worker_per_pool();
     s_attempt_t *a = g_new0(s_attempt_t, 1);
     int rc = -1;
     *result = NULL;
