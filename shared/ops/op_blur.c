@@ -17,11 +17,17 @@ static const op_param_t s_params[] = {
     {.name = NULL},
 };
 
-/* The blur of an image with alpha, premultiplied; t: three slots. */
+/* The blur of an image with alpha, premultiplied, rounded back to the
+ * input's format (a cast alone truncates); t: four slots. */
 static int s_blur_alpha(VipsImage *in, double sigma, VipsImage **t, VipsImage **out)
 {
-    return vips_premultiply(in, &t[0], NULL) || vips_gaussblur(t[0], &t[1], sigma, NULL) ||
-           vips_unpremultiply(t[1], &t[2], NULL) || vips_cast(t[2], out, in->BandFmt, NULL);
+    if (vips_premultiply(in, &t[0], NULL) || vips_gaussblur(t[0], &t[1], sigma, NULL) ||
+        vips_unpremultiply(t[1], &t[2], NULL))
+        return -1;
+    if (!vips_band_format_isint(in->BandFmt))
+        return vips_cast(t[2], out, in->BandFmt, NULL);
+    return vips_round(t[2], &t[3], VIPS_OPERATION_ROUND_RINT, NULL) ||
+           vips_cast(t[3], out, in->BandFmt, NULL);
 }
 
 static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned, VipsImage *in,
@@ -30,7 +36,7 @@ static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned
     (void)planned;
     double sigma = op_param_number(params, "sigma", 1.0);
     VipsImage *context = vips_image_new();
-    VipsImage **t = (VipsImage **)vips_object_local_array(VIPS_OBJECT(context), 3);
+    VipsImage **t = (VipsImage **)vips_object_local_array(VIPS_OBJECT(context), 4);
     int rc = vips_image_hasalpha(in) ? s_blur_alpha(in, sigma, t, out)
                                      : vips_gaussblur(in, out, sigma, NULL);
     g_object_unref(context);
