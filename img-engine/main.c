@@ -29,10 +29,8 @@ static int s_engine_main(void *arg)
 {
     const img_config_t *cfg = arg;
     zsys_handler_set(NULL);
-    if (vips_server_init("img-engine") == 0) {
-        vips_concurrency_set(cfg->vips_concurrency);
+    if (vips_server_init("img-engine") == 0)
         s_engine = engine_new(cfg);
-    }
     if (!s_engine) {
         log_error("%s", img_error_message());
         return 1;

@@ -118,9 +118,23 @@ static void s_blame_full_volume(const char *dir)
                       "the data volume is full: the result could not be written");
 }
 
-/* Saves image to a temporary file and renames it to result.<ext>. */
+/* The frames the file at path holds: an encoder may write fewer than it
+ * was given (libwebp merges a frame equal to the one before into it, their
+ * delays added). 0 or -1 with img_error. */
+static int s_frames_written(op_job_t *job, const char *path, int *pages)
+{
+    VipsImage *header = vips_image_new_from_file(path, NULL);
+    if (!header)
+        return op_job_fail(job, IMG_E_PROCESSING_FAILED, "reading the result back failed");
+    *pages = vips_image_get_n_pages(header);
+    g_object_unref(header);
+    return 0;
+}
+
+/* Saves image to a temporary file and renames it to result.<ext>; *pages:
+ * the frames written. */
 static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
-                          const char *job_dir, long long *bytes)
+                          const char *job_dir, long long *bytes, int *pages)
 {
     char tmp[PATH_MAX], final[PATH_MAX];
     if (job_files_result_temp(job_dir, fmt->ext, tmp, sizeof tmp) != 0 ||
@@ -137,6 +151,9 @@ static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *f
         goto fail;
     }
     if (s_sync_file(tmp, bytes) != 0)
+        goto fail;
+    *pages = vips_image_get_height(image) / vips_image_get_page_height(image);
+    if (*pages > 1 && s_frames_written(job, tmp, pages) != 0)
         goto fail;
     if (rename(tmp, final) != 0) {
         img_error_set(IMG_E_PROCESSING_FAILED, "the result could not be stored: %s",
@@ -171,11 +188,11 @@ int result_writer_write(op_job_t *job, VipsImage *image, const img_format_t *fmt
 {
     VipsImage *ready = NULL;
     long long bytes = 0;
+    int pages = 1;
     if (s_prepare(job, image, fmt, &ready) != 0)
         return -1;
-    int rc = s_write_atomic(job, ready, fmt, quality, job_dir, &bytes);
+    int rc = s_write_atomic(job, ready, fmt, quality, job_dir, &bytes, &pages);
     if (rc == 0) {
-        int pages = vips_image_get_height(ready) / vips_image_get_page_height(ready);
         *result = json_pack("{s:i, s:i, s:s, s:I}", "width", vips_image_get_width(ready), "height",
                             vips_image_get_page_height(ready), "format", fmt->name, "bytes",
                             (json_int_t)bytes);

@@ -97,8 +97,9 @@ static const key_t_ s_keys[] = {
     INT(rate_limit_per_min, 0, 1000000, "0", "requests per minute per key (or address); 0 = off"),
     INT(engine_threads, 0, 1024, "0", "worker threads in img-engine; 0 = number of cores"),
     INT(vips_concurrency, 0, 1024, "1",
-        "libvips threads per image in img-engine (1: best throughput with one worker per core; "
-        "more: lower latency for few large images); 0 = libvips' default"),
+        "libvips threads per image in img-engine (1: best throughput with one worker per core, "
+        "and libvips 8.14 never loses a corrupt input's error; more: lower latency for few "
+        "large images, but a corrupt input may complete with blank tiles); 0 = libvips' default"),
     STR(metrics_listen, "",
         "img-engine serves Prometheus' /metrics here (e.g. 9101 or 127.0.0.1:9101); empty = no"),
     INT(shutdown_grace_s, 0, 3600, "10", "on SIGTERM, time img-engine lets running jobs finish"),

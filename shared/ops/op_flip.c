@@ -1,5 +1,7 @@
 /* op_flip — mirror an image left to right (horizontal) or top to bottom
- * (vertical), with vips_flip. */
+ * (vertical), with vips_flip. Top to bottom reads the input's last line
+ * first, which an input read sequentially cannot give: that input is copied
+ * to memory first (watched; at most max_pixels). */
 #include "op_job.h"
 #include "op_params.h"
 
@@ -23,7 +25,16 @@ static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned
 {
     (void)planned;
     bool vertical = strcmp(op_param_str(params, "direction", "horizontal"), "vertical") == 0;
-    if (vips_flip(in, out, vertical ? VIPS_DIRECTION_VERTICAL : VIPS_DIRECTION_HORIZONTAL, NULL))
+    VipsImage *source = in;
+    g_object_ref(source);
+    if (vertical && op_job_to_memory(job, &source) != 0) {
+        g_object_unref(source);
+        return -1;
+    }
+    int rc = vips_flip(source, out, vertical ? VIPS_DIRECTION_VERTICAL : VIPS_DIRECTION_HORIZONTAL,
+                       NULL);
+    g_object_unref(source);
+    if (rc != 0)
         return op_job_fail(job, IMG_E_PROCESSING_FAILED, "flipping failed");
     return 0;
 }

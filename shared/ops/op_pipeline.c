@@ -83,6 +83,17 @@ static void s_note_output(const json_t *raw, const json_t *valid, const char **f
         *quality = json_object_get(valid, "quality");
 }
 
+/* A step's result is bounded per frame: the steps run on one frame at a
+ * time (the runner passes each frame of a kept animation through all of
+ * them); the frames kept count in the whole result's plan (op_plan_job),
+ * once the output format is known. */
+static int s_check_frame(const op_size_t *size, const img_config_t *cfg)
+{
+    op_size_t frame = *size;
+    frame.pages = 1;
+    return op_plan_check_size(&frame, cfg, "its result");
+}
+
 /* Validates and plans step i on size *size (then its result's); the
  * validated step (with "op") goes to *out. */
 static int s_plan_step(const json_t *raw, size_t i, const img_config_t *cfg, op_size_t *size,
@@ -96,10 +107,8 @@ static int s_plan_step(const json_t *raw, size_t i, const img_config_t *cfg, op_
     json_t *valid = op_params_validate(op, given, cfg);
     json_decref(given);
     op_size_t next = *size;
-    char what[64];
-    snprintf(what, sizeof what, "its result");
     if (!valid || (op->plan && op->plan(valid, size, cfg, &next) != 0) ||
-        op_plan_check_size(&next, cfg, what) != 0) {
+        s_check_frame(&next, cfg) != 0) {
         json_decref(valid);
         return s_step_error(i, op->name);
     }

@@ -1,5 +1,8 @@
 /* op_rotate — turn an image by a quarter, a half or three quarters,
- * clockwise (vips_rot: exact, no resampling). */
+ * clockwise (vips_rot: exact, no resampling). Turning reads the input out
+ * of order (the last line first), which an input read sequentially cannot
+ * give: the step's input is copied to memory first (watched), as the EXIF
+ * orientation is applied; it is at most max_pixels. */
 #include "op_job.h"
 #include "op_params.h"
 
@@ -38,7 +41,15 @@ static int s_apply(op_job_t *job, const json_t *params, const op_size_t *planned
                    VipsImage **out)
 {
     (void)planned;
-    if (vips_rot(in, out, s_angle(params), NULL) != 0)
+    VipsImage *memory = in;
+    g_object_ref(memory);
+    if (op_job_to_memory(job, &memory) != 0) {
+        g_object_unref(memory);
+        return -1;
+    }
+    int rc = vips_rot(memory, out, s_angle(params), NULL);
+    g_object_unref(memory);
+    if (rc != 0)
         return op_job_fail(job, IMG_E_PROCESSING_FAILED, "rotating failed");
     return 0;
 }

@@ -1,17 +1,22 @@
-"""End-to-end: every operation (thumbnail, diff, dither, info) and every output
-format, against real img-rest and img-engine processes."""
+"""End-to-end: every operation (thumbnail, diff, dither, info, rotate, flip,
+crop, blur, sharpen, grayscale, convert, pipeline), animated GIF and WebP, and
+every output format, against real img-rest and img-engine processes."""
 
+import json
 import os
 import shutil
 import tempfile
 import unittest
 
 import pngread
-from harness import (JPEG_PHOTO, MIME, ServiceTestCase, image_size, read_file, sniff, vips)
+from harness import (JPEG_PHOTO, MIME, ServiceTestCase, header_field, image_size, read_file, sniff,
+                     vips)
 
 GDK_TESTS = "/usr/libexec/installed-tests/gdk-pixbuf"
 ANIMATED_GIF = os.path.join(GDK_TESTS, "test-animation.gif")  # 17x17, 10 frames
 ROTATED_JPEG = os.path.join(GDK_TESTS, "bug725582-testrotate.jpg")  # 640x428, EXIF orientation 6
+# 660x666, 45 frames, delays from 30 to 670 ms
+PARTY_GIF = os.path.join(GDK_TESTS, "1_partyanimsm2.gif")
 
 
 class WorkDir:
@@ -307,6 +312,292 @@ class FormatTest(ServiceTestCase):
         self.assertEqual(st["input"]["format"], "gif")
         self.assertEqual(sniff(body), "gif")
 
+
+
+# -- rotate, flip, crop, blur, sharpen, grayscale, convert, pipeline ------------
+
+def energy(width, height, channels, pixels):
+    """Fine detail: the mean absolute Laplacian of the first three channels
+    over the inner pixels."""
+    total, n = 0, 0
+    for y in range(1, height - 1):
+        row = y * width
+        for x in range(1, width - 1):
+            p = pixels[row + x]
+            l, r, u, d = pixels[row + x - 1], pixels[row + x + 1], pixels[row - width + x], pixels[row + width + x]
+            for c in range(min(3, channels)):
+                total += abs(4 * p[c] - l[c] - r[c] - u[c] - d[c])
+                n += 1
+    return total / n
+
+
+class MoreOperationsTest(ServiceTestCase):
+    """Each single-image operation and the pipeline on a real photo (a
+    240x150 PNG of Dune.jpg): sizes, pixels read back, refusals."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        work = WorkDir(cls)
+        vips("thumbnail", JPEG_PHOTO, work("dune.png"), 240)
+        cls.png = read_file(work("dune.png"))
+        cls.w, cls.h, cls.channels, cls.pixels = pngread.decode(cls.png)
+        assert (cls.w, cls.h, cls.channels) == (240, 150, 3)
+
+    def run_png(self, op, **fields):
+        """Runs op on the photo with fields (a PNG result); returns the
+        status JSON and the decoded result."""
+        st, body = self.svc.run_job(op, {"file": ("dune.png", self.png)}, fields=fields)
+        self.assertEqual(st["operation"], op)
+        self.assertEqual(sniff(body), "png")
+        self.assertEqual(st["result"]["format"], "png")
+        w, h, channels, pixels = pngread.decode(body)
+        self.assertEqual((st["result"]["width"], st["result"]["height"]), (w, h))
+        return st, (w, h, channels, pixels)
+
+    def at(self, x, y):
+        return self.pixels[y * self.w + x]
+
+    def some_points(self):
+        return [(0, 0), (self.w - 1, 0), (0, self.h - 1), (self.w - 1, self.h - 1), (37, 101), (200, 12)]
+
+    def test_rotate(self):
+        where = {"90": lambda x, y: (self.h - 1 - y, x),
+                 "180": lambda x, y: (self.w - 1 - x, self.h - 1 - y),
+                 "270": lambda x, y: (y, self.w - 1 - x)}
+        for angle, place in where.items():
+            with self.subTest(angle=angle):
+                _, (w, h, _, pixels) = self.run_png("rotate", angle=angle)
+                self.assertEqual((w, h), (self.w, self.h) if angle == "180" else (self.h, self.w))
+                for (x, y) in self.some_points():
+                    ox, oy = place(x, y)
+                    self.assertEqual(pixels[oy * w + ox], self.at(x, y), (angle, x, y))
+        resp = self.svc.post_job("rotate", files={"file": ("dune.png", self.png)}, fields={"angle": "45"})
+        self.assertIn("angle", self.assertError(resp, 400, "invalid_parameter")["message"])
+
+    def test_flip(self):
+        for direction, place in (("horizontal", lambda x, y: (self.w - 1 - x, y)),
+                                 ("vertical", lambda x, y: (x, self.h - 1 - y))):
+            with self.subTest(direction=direction):
+                _, (w, h, _, pixels) = self.run_png("flip", direction=direction)
+                self.assertEqual((w, h), (self.w, self.h))
+                for (x, y) in self.some_points():
+                    ox, oy = place(x, y)
+                    self.assertEqual(pixels[oy * w + ox], self.at(x, y), (direction, x, y))
+
+    def test_crop(self):
+        _, (w, h, _, pixels) = self.run_png("crop", left=37, top=21, width=101, height=77)
+        self.assertEqual((w, h), (101, 77))
+        for y in range(77):
+            for x in range(101):
+                self.assertEqual(pixels[y * w + x], self.at(37 + x, 21 + y), (x, y))
+        # the far corner exactly
+        _, (w, h, _, pixels) = self.run_png("crop", left=self.w - 10, top=self.h - 5, width=10, height=5)
+        self.assertEqual(pixels[-1], self.at(self.w - 1, self.h - 1))
+
+    def test_crop_outside_the_image(self):
+        for fields, box in (({"left": 150, "top": 21, "width": 91, "height": 77}, "91x77 at (150, 21)"),
+                            ({"width": 240, "height": 151}, "240x151 at (0, 0)")):
+            with self.subTest(fields=fields):
+                resp = self.svc.post_job("crop", files={"file": ("dune.png", self.png)}, fields=fields)
+                err = self.assertError(resp, 422, "invalid_parameter")
+                self.assertIn(box, err["message"])
+                self.assertIn("240x150", err["message"])
+
+    def test_blur_and_sharpen(self):
+        before = energy(self.w, self.h, self.channels, self.pixels)
+        _, blurred = self.run_png("blur", sigma="2")
+        _, sharpened = self.run_png("sharpen", sigma="1")
+        self.assertEqual(blurred[:2], (self.w, self.h))
+        self.assertEqual(sharpened[:2], (self.w, self.h))
+        self.assertLess(energy(*blurred), 0.6 * before)
+        self.assertGreater(energy(*sharpened), 1.3 * before)
+        resp = self.svc.post_job("blur", files={"file": ("dune.png", self.png)})
+        self.assertIn("sigma", self.assertError(resp, 400, "invalid_parameter")["message"])
+
+    def test_grayscale(self):
+        _, (w, h, channels, pixels) = self.run_png("grayscale")
+        self.assertEqual((w, h, channels), (self.w, self.h, 1))
+        # a grey between the darkest and the brightest channel of each pixel
+        for (x, y) in self.some_points():
+            p = self.at(x, y)
+            self.assertTrue(min(p) - 2 <= pixels[y * w + x][0] <= max(p) + 2, (x, y))
+        st, body = self.svc.run_job("grayscale", {"file": ("dune.jpg", read_file(JPEG_PHOTO))})
+        self.assertEqual((sniff(body), image_size(body)), ("jpeg", (1680, 1050)))
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+            f.write(body)
+            f.flush()
+            self.assertEqual(header_field(f.name, "bands"), "1")
+
+    def test_convert(self):
+        _, (w, h, _, pixels) = self.run_png("convert", format="png")
+        self.assertEqual(pixels, self.pixels)
+        for fmt in ("jpeg", "webp", "gif", "tiff", "avif"):
+            with self.subTest(format=fmt):
+                st, body = self.svc.run_job("convert", {"file": ("dune.png", self.png)}, fields={"format": fmt})
+                self.assertEqual((sniff(body), st["result"]["format"]), (fmt, fmt))
+                self.assertEqual(image_size(body), (self.w, self.h))
+        resp = self.svc.post_job("convert", files={"file": ("dune.png", self.png)})
+        self.assertIn("format", self.assertError(resp, 400, "invalid_parameter")["message"])
+
+    def test_pipeline_from_form_fields(self):
+        steps = [{"op": "resize", "width": 120}, {"op": "rotate", "angle": 90},
+                 {"op": "crop", "left": 10, "top": 20, "width": 50, "height": 60},
+                 {"op": "sharpen"}, {"op": "convert", "format": "webp"}]
+        st, body = self.svc.run_job("pipeline", {"file": ("dune.png", self.png)},
+                                    fields={"steps": json.dumps(steps)})
+        self.assertEqual(st["result"]["steps"],
+                         [{"op": "resize", "width": 120, "height": 75}, {"op": "rotate", "width": 75, "height": 120},
+                          {"op": "crop", "width": 50, "height": 60}, {"op": "sharpen", "width": 50, "height": 60},
+                          {"op": "convert", "width": 50, "height": 60}])
+        self.assertEqual((st["result"]["format"], sniff(body), image_size(body)), ("webp", "webp", (50, 60)))
+        # the pipeline's own format wins; flip then crop moves the far corner
+        # to the origin
+        st, body = self.svc.run_job("pipeline", {"file": ("dune.png", self.png)},
+                                    fields={"steps": json.dumps([{"op": "flip", "direction": "vertical"},
+                                                                 {"op": "flip"},
+                                                                 {"op": "convert", "format": "gif"},
+                                                                 {"op": "crop", "width": 3, "height": 2}]),
+                                            "format": "png"})
+        w, h, _, pixels = pngread.decode(body)
+        self.assertEqual((w, h), (3, 2))
+        self.assertEqual(pixels[0], self.at(self.w - 1, self.h - 1))
+        self.assertEqual(pixels[w + 2], self.at(self.w - 3, self.h - 2))
+
+    def test_pipeline_bad_steps_named(self):
+        big = {"op": "crop", "width": 240, "height": 2}
+        cases = [
+            ([{"op": "rotato"}], 400, "steps[0]: op must name"),
+            ([{"angle": 90}], 400, "steps[0]: op must name"),
+            ([{"op": "flip"}, {"op": "diff"}], 400, "steps[1]: op must name"),
+            ([{"op": "info"}], 400, "steps[0]: op must name"),
+            ([{"op": "flip"}, {"op": "flip"}, {"op": "pipeline", "steps": [{"op": "flip"}]}], 400,
+             "steps[2]: op must name"),
+            ([{"op": "rotate", "angle": 90, "sigma": 1}], 400, "steps[0] (rotate): unknown parameter 'sigma'"),
+            ([{"op": "rotate"}], 400, "steps[0] (rotate): angle is required"),
+            ([{"op": "flip"}, {"op": "blur", "sigma": 0}], 400, "steps[1] (blur): sigma must be a number"),
+            ([{"op": "flip"}, {"op": "flip", "direction": "up"}], 400, "steps[1] (flip): direction must be one of"),
+            ([{"op": "resize", "width": 100}, {"op": "crop", "left": 50, "width": 60, "height": 10}], 422,
+             "steps[1] (crop): the box 60x10 at (50, 0) is not inside the 100x63 image"),
+            ([big, {"op": "resize", "height": 2000}], 400,
+             "steps[1] (resize): its result would be 240000x2000 pixels"),
+        ]
+        for steps, status, message in cases:
+            with self.subTest(steps=steps):
+                resp = self.svc.post_job("pipeline", files={"file": ("dune.png", self.png)},
+                                         fields={"steps": json.dumps(steps)})
+                err = self.assertError(resp, status, "invalid_parameter")
+                self.assertIn(message, err["message"])
+        for text in ("not json", "[]", json.dumps([{"op": "flip"}] * 11), '{"op": "flip"}', "[1]"):
+            with self.subTest(steps=text):
+                resp = self.svc.post_job("pipeline", files={"file": ("dune.png", self.png)}, fields={"steps": text})
+                err = self.assertError(resp, 400, "invalid_parameter")
+                self.assertIn("steps must be a JSON array of 1 to 10 objects", err["message"])
+
+
+def delays_and_pages(data):
+    """(n-pages, page height, delays) of animated image bytes, by vipsheader."""
+    with tempfile.NamedTemporaryFile(suffix="." + sniff(data)) as f:
+        f.write(data)
+        f.flush()
+        every = f.name + "[n=-1]"
+        delays = [int(d) for d in header_field(every, "delay").split()]
+        return int(header_field(every, "n-pages")), int(header_field(every, "page-height")), delays
+
+
+def merged_runs(delays, written):
+    """True if `written` is `delays` with runs of consecutive frames merged
+    into one frame whose delay is their sum (what libwebp's encoder does to
+    a frame equal to the one before, within its quality's tolerance)."""
+    i = 0
+    for d in written:
+        total = 0
+        while total < d and i < len(delays):
+            total += delays[i]
+            i += 1
+        if total != d:
+            return False
+    return i == len(delays)
+
+
+class AnimationTest(ServiceTestCase):
+    """A real animated GIF (gdk-pixbuf's tests: 45 frames of 660x666, delays
+    from 30 to 670 ms) through the service; the steps on a 159x160 copy
+    made by `vips thumbnail`, which keeps its frames and delays."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        work = WorkDir(cls)
+        cls.gif = read_file(PARTY_GIF)
+        cls.delays = [int(d) for d in header_field(PARTY_GIF, "delay").split()]
+        assert len(cls.delays) == 45 and len(set(cls.delays)) > 5
+        vips("thumbnail", PARTY_GIF + "[n=-1]", work("small.gif"), 160)
+        cls.small = read_file(work("small.gif"))
+        assert delays_and_pages(cls.small) == (45, 160, cls.delays)
+
+    def test_resize_to_animated_webp_keeps_frames_and_delays(self):
+        # at quality 100 libwebp keeps every frame
+        st, body = self.svc.run_job("resize", {"file": ("party.gif", self.gif)},
+                                    fields={"width": 100, "format": "webp", "quality": 100})
+        self.assertEqual(sniff(body), "webp")
+        self.assertEqual((st["result"]["width"], st["result"]["height"], st["result"]["pages"]), (100, 101, 45))
+        self.assertEqual(delays_and_pages(body), (45, 101, self.delays))
+        # at its default quality it merges frames it finds equal, their
+        # delays added: the result counts the frames written
+        st, body = self.svc.run_job("resize", {"file": ("party.gif", self.gif)},
+                                    fields={"width": 100, "format": "webp"})
+        pages, height, delays = delays_and_pages(body)
+        self.assertEqual((st["result"]["pages"], height), (pages, 101))
+        self.assertTrue(merged_runs(self.delays, delays), delays)
+
+    def test_steps_keep_frames(self):
+        for op, fields, size in (("rotate", {"angle": 90}, (160, 159)),
+                                 ("flip", {}, (159, 160)),
+                                 ("crop", {"left": 20, "top": 30, "width": 100, "height": 50}, (100, 50)),
+                                 ("convert", {"format": "webp", "quality": 100}, (159, 160)),
+                                 ("pipeline", {"steps": json.dumps([{"op": "crop", "width": 120, "height": 90},
+                                                                    {"op": "rotate", "angle": 270},
+                                                                    {"op": "resize", "width": 60}])},
+                                  (60, 80))):
+            with self.subTest(op=op):
+                st, body = self.svc.run_job(op, {"file": ("party.gif", self.small)}, fields=fields)
+                self.assertEqual(sniff(body), fields.get("format", "gif"))
+                self.assertEqual((st["result"]["width"], st["result"]["height"]), size)
+                self.assertEqual(st["result"]["pages"], 45)
+                self.assertEqual(delays_and_pages(body), (45, size[1], self.delays))
+
+    def test_info_counts_pages(self):
+        status, _, job = self.svc.post_job("info", files={"file": ("party.gif", self.gif)})
+        self.assertEqual(status, 202, job)
+        st = self.svc.wait_status("info", job["id"])
+        self.assertEqual((st["result"]["pages"], st["result"]["width"], st["result"]["height"]), (45, 660, 666))
+
+    def test_to_jpeg_is_the_first_frame(self):
+        st, body = self.svc.run_job("convert", {"file": ("party.gif", self.small)}, fields={"format": "png"})
+        self.assertEqual((sniff(body), image_size(body)), ("png", (159, 160)))
+        self.assertNotIn("pages", st["result"])
+        # the first frame, exactly (a png of the GIF's first frame's colours)
+        work = WorkDir(self)
+        with open(work("small.gif"), "wb") as f:
+            f.write(self.small)
+        vips("copy", work("small.gif"), work("first.png"))
+        _, _, _, want = pngread.decode(read_file(work("first.png")))
+        _, _, channels, got = pngread.decode(body)
+        self.assertEqual([p[:3] for p in got], [p[:3] for p in want])
+        st, body = self.svc.run_job("convert", {"file": ("party.gif", self.small)}, fields={"format": "jpeg"})
+        self.assertEqual((sniff(body), image_size(body)), ("jpeg", (159, 160)))
+        self.assertNotIn("pages", st["result"])
+
+    def test_frame_and_pixel_limits_count_every_frame(self):
+        svc = self.service(config={"max_frames": 44})
+        resp = svc.post_job("resize", files={"file": ("party.gif", self.small)}, fields={"width": 100})
+        err = self.assertError(resp, 422, "image_too_large")
+        self.assertIn("45 frames", err["message"])
+        svc = self.service(config={"max_pixels": 159 * 160 * 45 - 1})
+        resp = svc.post_job("convert", files={"file": ("party.gif", self.small)}, fields={"format": "png"})
+        err = self.assertError(resp, 422, "image_too_large")
+        self.assertIn("45 page(s)", err["message"])
 
 if __name__ == "__main__":
     unittest.main()
