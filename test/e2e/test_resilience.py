@@ -22,8 +22,8 @@ import unittest
 import urllib.parse
 import uuid
 
-from harness import (BASE_URL, ENGINE_BIN, JPEG_PHOTO, REST_BIN, SOURCE_DIR,
-                     ServiceTestCase, _child_env, child_pids, free_port, image_size,
+from harness import (BASE_URL, ENGINE_BIN, JPEG_PHOTO, REST_BIN, SANITIZER_MARKERS,
+                     SOURCE_DIR, ServiceTestCase, _child_env, child_pids, free_port, image_size,
                      read_file, session_pids, sniff)
 
 # Quick failure detection, so that a lost engine or broker is noticed in
@@ -304,6 +304,9 @@ class RunScript(OwnServices):
     def assert_all_stopped(self, proc, rc):
         self.assertEqual(proc.wait(timeout=90), rc, read_file(proc.log_path).decode())
         self.assertEqual(wait_gone(session_pids(proc.pid)), [], "processes of run.sh are left")
+        log = read_file(proc.log_path).decode("utf-8", "replace")
+        for marker in SANITIZER_MARKERS:  # ASan/UBSan builds: both programs log here
+            self.assertNotIn(marker, log, log[log.find(marker):][:3000])
 
     def test_crashes_healed_then_ctrl_c_stops_both(self):
         svc, proc = self.start_script()
