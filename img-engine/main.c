@@ -31,9 +31,9 @@ static int s_engine_main(void *arg)
     zsys_handler_set(NULL);
     if (vips_server_init("img-engine") == 0)
         s_engine = engine_new(cfg);
-    if (!s_engine) {
+    if (!s_engine) { /* e.g. a bad broker_connect list: not retried */
         log_error("%s", img_error_message());
-        return 1;
+        return img_error_code() == IMG_E_CONFIG ? CLI_EXIT_CONFIG : 1;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

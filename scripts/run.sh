@@ -1,6 +1,14 @@
 #!/bin/sh
-# Starts img-engine and img-rest on the given config and stops both on Ctrl-C.
+# Starts img-engine and img-rest on the given config until Ctrl-C.
 #   scripts/run.sh BUILD_DIR CONFIG
+#
+# Each program runs under its own supervisor, which restarts the program's
+# work after a crash: this script has nothing to do then. The script ends
+# when one of the two supervisors exits — after a stop (Ctrl-C, or SIGTERM
+# to either program or to this script) or a configuration error, which is
+# not retried — and then stops the other. Exit status: 0 when both stopped
+# cleanly, otherwise the first non-zero status of the two (2: a
+# configuration error).
 set -eu
 build=${1:-build}
 config=${2:-config/img.conf}
@@ -10,9 +18,13 @@ engine=$!
 "$build/img-rest/img-rest" -c "$config" &
 rest=$!
 
+running() { kill -0 "$1" 2>/dev/null; }
+
 # Ctrl-C reaches both programs too (same process group); a TERM sent to
 # this script alone is passed on. Either way both drain and exit.
+stopping=0
 stop() {
+  stopping=1
   kill -TERM "$rest" "$engine" 2>/dev/null || true
 }
 trap stop INT TERM
@@ -22,21 +34,45 @@ listen=$(sed -n 's/^[[:space:]]*http_listen[[:space:]]*=[[:space:]]*//p' "$confi
 port=${IMG_HTTP_LISTEN:-${listen:-8080}}
 port=${port##*:}
 i=0
-while [ $i -lt 50 ]; do
+while [ $i -lt 150 ] && running "$rest" && running "$engine"; do
   if curl -fsS "http://localhost:$port/health" >/dev/null 2>&1; then
     echo "img service ready: http://localhost:$port/  (docs page; Ctrl-C stops both)"
     break
   fi
-  if ! kill -0 "$rest" 2>/dev/null; then
-    echo "img-rest did not start" >&2
-    kill -TERM "$engine" 2>/dev/null || true
-    exit 1
-  fi
   sleep 0.2
   i=$((i + 1))
 done
-# a trapped signal ends `wait` early: wait again until each has exited
-while kill -0 "$rest" 2>/dev/null; do wait "$rest" || true; done
-kill -TERM "$engine" 2>/dev/null || true
-while kill -0 "$engine" 2>/dev/null; do wait "$engine" || true; done
-echo "img-rest and img-engine stopped"
+
+# Until a supervisor exits. A trapped signal ends `wait` at once.
+while running "$rest" && running "$engine"; do
+  sleep 1 &
+  nap=$!
+  wait "$nap" || true
+  kill "$nap" 2>/dev/null || true
+done
+if [ "$stopping" = 0 ]; then
+  if running "$rest"; then
+    echo "img-engine exited by itself: stopping img-rest" >&2
+  else
+    echo "img-rest exited by itself: stopping img-engine" >&2
+  fi
+  stop
+fi
+
+# reap PID: waits until PID has exited (a trapped signal ends `wait`
+# early); its exit status in $status.
+reap() {
+  while :; do
+    if wait "$1"; then status=0; else status=$?; fi
+    running "$1" || return 0
+  done
+}
+reap "$rest"
+rest_status=$status
+reap "$engine"
+engine_status=$status
+echo "img-rest and img-engine stopped (exit status $rest_status and $engine_status)"
+if [ "$rest_status" -ne 0 ]; then
+  exit "$rest_status"
+fi
+exit "$engine_status"

@@ -10,14 +10,17 @@
 #     composed service, checks the images (no compiler or build folders,
 #     a non-root user, the data volume owned by it, the health checks pass,
 #     the docs page's assets served), then `docker-compose down -v`;
-#  4. with IMG_CONTAINERS_SCALE=1: the `scale` profile (PostgreSQL, two
-#     img-rest replicas behind HAProxy, three img-engines), the same core
-#     checks through HAProxy, then down again.
+#  4. the `scale` profile (PostgreSQL, two img-rest replicas behind
+#     HAProxy, three img-engines): every engine attached to a replica, the
+#     same core checks through HAProxy, a job seen alike by both replicas,
+#     then one replica stopped: its engines move to the other, work goes
+#     on through HAProxy, and once started again it serves the same jobs;
+#     then down again. IMG_CONTAINERS_SCALE=0 leaves this profile out.
 # The compose project and the podman service are always stopped (the service
 # by its pid). Exit 77 (skipped) when not root or a tool is missing.
 #
 #   test/containers/run.sh
-#   IMG_CONTAINERS_SCALE=1 test/containers/run.sh
+#   IMG_CONTAINERS_SCALE=0 test/containers/run.sh     the default profile only
 #   IMG_CONTAINERS_E2E="test_core test_operations" test/containers/run.sh
 #   IMG_CONTAINERS_KEEP=1 ...    leave the last profile running (to look at it)
 #   COMPOSE_FILE=docker-compose.yml:more.yml ...   with an override file
@@ -57,6 +60,24 @@ ctr_env "${IMG_CONTAINERS_DIR:-$here/build/containers}"
 project="imgct$$"
 work=$(mktemp -d /tmp/img-containers.XXXXXX)
 compose() { docker-compose -p "$project" "$@"; }
+
+# The end-to-end checks expect every job to run as submitted, as in the
+# services the harness starts itself (result_cache 0; the cache has tests
+# of its own): so do the composed replicas, through an override file.
+cat >"$work/e2e-override.yml" <<'EOF'
+# written by test/containers/run.sh
+services:
+  img-rest:
+    environment:
+      IMG_RESULT_CACHE: "0"
+  rest1:
+    environment:
+      IMG_RESULT_CACHE: "0"
+  rest2:
+    environment:
+      IMG_RESULT_CACHE: "0"
+EOF
+export COMPOSE_FILE="${COMPOSE_FILE:-docker-compose.yml}:$work/e2e-override.yml"
 
 # project_down: the whole compose project gone, both profiles: containers,
 # network, volumes. After `down`, whatever is left is removed by label (a
@@ -178,6 +199,71 @@ check_service() {
   say "$svc: no compiler, uid $uid:$gid${volume_path:+ owns $volume_path}, healthy"
 }
 
+# replica_get SERVICE PATH: GET on that img-rest replica itself (its port
+# is not published), the body on stdout; fails unless 200
+replica_get() {
+  podman exec "$(cid "$1")" curl -fsS --max-time 40 "http://127.0.0.1:8080$2"
+}
+
+# json_field FIELD: that field of the JSON object on stdin ("" when absent)
+json_field() {
+  python3 -c 'import json, sys
+try:
+    print(json.load(sys.stdin).get(sys.argv[1], ""))
+except ValueError:
+    print("")' "$1"
+}
+
+# workers SERVICE: how many engines are attached to that replica (/ready)
+workers() {
+  local body
+  body=$(podman exec "$(cid "$1")" curl -sS --max-time 5 http://127.0.0.1:8080/ready) || body=""
+  json_field workers <<<"$body" | sed 's/^$/0/'
+}
+
+# wait_workers SECONDS N1 N2: until rest1 has N1 engines and rest2 N2 ("*": any)
+# and the two together have 3
+wait_workers() {
+  local deadline=$(($(date +%s) + $1)) w1 w2
+  while :; do
+    w1=$(workers rest1)
+    w2=$(workers rest2)
+    if [ $((w1 + w2)) = 3 ] && { [ "$2" = "*" ] || [ "$w1" = "$2" ]; } &&
+      { [ "$3" = "*" ] || [ "$w2" = "$3" ]; }; then
+      return 0
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "engines attached to rest1, rest2: $w1, $w2 (expected $2, $3 of 3)" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# submit URL: POSTs a resize job of a real photo, prints its id
+submit() {
+  local body id
+  body=$(curl -sS --max-time 120 -F "file=@/usr/share/backgrounds/mate/nature/Dune.jpg" \
+    -F width=64 "$1/resize") || fail "POST $1/resize: no answer"
+  id=$(json_field id <<<"$body")
+  [ -n "$id" ] || fail "POST $1/resize: $body"
+  echo "$id"
+}
+
+# wait_complete SERVICE ID: until the job is complete as that replica sees it
+wait_complete() {
+  local deadline=$(($(date +%s) + 240)) status=""
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    status=$(replica_get "$1" "/resize/status/$2?wait=30" | json_field status) || status=""
+    case $status in
+      complete) return 0 ;;
+      failed) break ;;
+    esac
+    sleep 1
+  done
+  fail "job $2 on $1: status '${status}', not complete"
+}
+
 check_image_user() {
   local user
   user=$(podman image inspect --format '{{.Config.User}}' "$1")
@@ -249,8 +335,8 @@ fi
 
 # ---- profile scale ----------------------------------------------------------
 
-if [ "${IMG_CONTAINERS_SCALE:-0}" != 1 ]; then
-  say "profile scale: skipped (IMG_CONTAINERS_SCALE=1 runs it)"
+if [ "${IMG_CONTAINERS_SCALE:-1}" = 0 ]; then
+  say "profile scale: skipped (IMG_CONTAINERS_SCALE=0)"
   exit 0
 fi
 
@@ -306,7 +392,47 @@ done
 check_service db /var/lib/postgresql/data
 check_service haproxy
 
+# every engine is attached to one replica (each list starts where the
+# engine's name says)
+wait_workers 120 "*" "*" || {
+  show_logs
+  fail "not every engine is attached to a replica"
+}
+say "engines attached: rest1 $(workers rest1), rest2 $(workers rest2)"
+
 run_e2e "$base" "$(volume_dir scale-data)"
+
+# one job store: a job submitted through HAProxy, alike on both replicas
+job=$(submit "$base")
+wait_complete rest1 "$job"
+wait_complete rest2 "$job"
+for svc in rest1 rest2; do
+  bytes=$(replica_get "$svc" "/resize/$job" | wc -c)
+  [ "$bytes" -gt 0 ] || fail "$svc: no result for job $job"
+done
+say "job $job: complete on rest1 and rest2, its result served by both"
+
+# a replica goes away: its engines move to the other, HAProxy sends the
+# work there, nothing submitted is lost; back, it serves the same jobs
+say "stopping rest1"
+compose --profile scale stop -t 15 rest1 >>"$work/down.log" 2>&1 || fail "docker-compose stop rest1"
+wait_workers 120 "*" 3 || {
+  show_logs
+  fail "the engines did not move to rest2"
+}
+jobs=""
+for _ in 1 2 3; do
+  jobs="$jobs $(submit "$base")"
+done
+for id in $jobs; do
+  wait_complete rest2 "$id"
+done
+say "rest1 stopped: 3 engines on rest2, 3 jobs through HAProxy complete"
+compose --profile scale start rest1 >>"$work/up-scale.log" 2>&1 || fail "docker-compose start rest1"
+for id in $job $jobs; do
+  wait_complete rest1 "$id"
+done
+say "rest1 back: it serves the same jobs"
 
 say "docker-compose --profile scale down -v"
 compose --profile scale down -v -t 15 >"$work/down.log" 2>&1 || {

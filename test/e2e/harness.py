@@ -80,6 +80,40 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _proc_stat(pid):
+    """(state, parent pid, session id) of a process from /proc, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[3])
+
+
+def _live_procs():
+    """{pid: (state, parent pid, session id)} of every process but zombies."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _proc_stat(int(name))
+            if stat and stat[0] != "Z":
+                found[int(name)] = stat
+    return found
+
+
+def child_pids(pid):
+    """The live children of process pid."""
+    return sorted(k for k, stat in _live_procs().items() if stat[1] == pid)
+
+
+def session_pids(sid):
+    """The live processes of session sid (a process started with
+    start_new_session=True and whatever it started): none may be left
+    once it stopped."""
+    return sorted(k for k, stat in _live_procs().items() if stat[2] == sid)
+
+
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
@@ -126,6 +160,9 @@ class Service:
             "result_cache": 0,
         }
         self.settings.update({k: str(v) for k, v in (config or {}).items()})
+        # a config may name the ports (replicas that list each other's brokers)
+        self.http_port = int(self.settings["http_listen"].rsplit(":", 1)[-1])
+        self.broker = self.settings["broker_bind"]
         self.config_path = os.path.join(self.dir, "img.conf")
         with open(self.config_path, "w") as f:
             for k, v in self.settings.items():
@@ -194,6 +231,23 @@ class Service:
         proc.send_signal(sig)
         if wait:
             proc.wait(timeout=30)
+
+    @staticmethod
+    def child_pid(proc, other_than=None, timeout=30):
+        """The pid of the work process that proc's supervisor runs (its one
+        child); with other_than, waits for a child with another pid (the
+        supervisor's restart). Raises if proc exits or none comes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError("pid %d exited with %s" % (proc.pid, proc.returncode))
+            kids = [k for k in child_pids(proc.pid) if k != other_than]
+            if kids:
+                return kids[0]
+            if time.monotonic() > deadline:
+                raise AssertionError("pid %d has no child%s after %ss"
+                                     % (proc.pid, " but %s" % other_than if other_than else "", timeout))
+            time.sleep(0.05)
 
     def procs(self):
         return [p for p in [self.rest] + self.engines if p is not None]
