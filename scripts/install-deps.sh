@@ -7,8 +7,8 @@ set -eu
 RUN_PKGS="build-essential cmake pkg-config libzmq3-dev libczmq-dev libcivetweb-dev
 libvips-dev libvips-tools libjansson-dev libsqlite3-dev libpq-dev libssl-dev zlib1g-dev
 libcurl4-openssl-dev libxxhash-dev libcmocka-dev curl"
-TEST_PKGS="python3 python3-zmq python3-jsonschema clang clang-format libclang-rt-14-dev git
-chromium libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck postgresql prometheus
+TEST_PKGS="python3 python3-zmq python3-jsonschema python3-yaml clang clang-format libclang-rt-14-dev
+git chromium libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck postgresql prometheus
 haproxy iproute2 podman buildah debootstrap docker-compose runc uidmap netavark aardvark-dns"
 BENCH_PKGS="python3 python3-pil hyperfine wrk linux-perf mate-backgrounds"
 

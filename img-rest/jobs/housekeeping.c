@@ -73,8 +73,7 @@ static void s_orphans(housekeeping_t *self, int64_t now)
     if (n < 0)
         log_error("housekeeping: %s", img_error_message());
     else if (n > 0)
-        log_info("housekeeping: removed %d job folder(s) left by an upload that never finished",
-                 n);
+        log_info("housekeeping: removed %d job folder(s) left by an upload that never finished", n);
 }
 
 static void *s_run(void *arg)

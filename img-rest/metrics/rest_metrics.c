@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <vips/version.h>
 
 #ifndef IMG_VERSION
@@ -28,8 +29,12 @@ struct rest_metrics {
 static void s_zero_series(rest_metrics_t *self)
 {
     static const char *const events[] = {"dispatched", "requeued", "expired", "message_dropped"};
+    /* the refusal codes deploy/prometheus/alerts.yml watches */
+    static const char *const refusals[] = {"queue_full"};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         metric_add(self->dispatch, 0, events[i]);
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+        metric_add(self->refusals, 0, refusals[i]);
     for (size_t i = 0; i < op_catalog_count(); i++) {
         const char *op = op_catalog_at(i)->name;
         metric_add(self->submitted, 0, op);
@@ -99,13 +104,26 @@ metrics_t *rest_metrics_registry(rest_metrics_t *self)
     return self->registry;
 }
 
+/* The method as a label: one of HTTP's, else "other" (a client's method
+ * is any token it likes: as a label it would make series without bound). */
+static const char *s_method_label(const char *method)
+{
+    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                        "OPTIONS", "CONNECT", "TRACE", "PATCH"};
+    for (size_t i = 0; method && i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(method, known[i]) == 0)
+            return known[i];
+    return "other";
+}
+
 void rest_metrics_request(rest_metrics_t *self, const char *route, const char *method, int status,
                           double seconds)
 {
     char code[8];
+    const char *label = s_method_label(method);
     snprintf(code, sizeof code, "%d", status);
-    metric_add(self->requests, 1, route, method, code);
-    metric_observe(self->duration, seconds, route, method, code);
+    metric_add(self->requests, 1, route, label, code);
+    metric_observe(self->duration, seconds, route, label, code);
 }
 
 void rest_metrics_refusal(rest_metrics_t *self, const char *code)

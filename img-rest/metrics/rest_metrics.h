@@ -1,15 +1,18 @@
 /* rest_metrics — what img-rest tells Prometheus, named in one place.
  *
  * HTTP: img_http_requests_total and img_http_request_duration_seconds by
- * route (the route table's pattern), method and code; img_http_refusals_total
- * by error code (every error answer); upload and result bytes.
+ * route (the route table's pattern), method (HTTP's methods; any other is
+ * "other") and code; img_http_refusals_total by error code (every error
+ * answer); upload and result bytes.
  * Jobs: img_jobs_submitted_total by operation; img_jobs_finished_total by
  * operation and outcome; img_job_failures_total by operation and code;
  * img_job_duration_seconds (started to finished) and
  * img_job_queue_wait_seconds (created to started) by operation; dispatcher
  * events. Gauges read at scrape time: queue depth, jobs in flight, engines
  * connected and their free threads. img_build_info, and the process_*
- * metrics of the registry. Thread-safe.
+ * metrics of the registry. The series an alert watches exist from the
+ * start, at 0 (dispatcher events, jobs by operation and outcome, the
+ * refusals deploy/prometheus/alerts.yml counts). Thread-safe.
  */
 #ifndef IMG_REST_METRICS_H
 #define IMG_REST_METRICS_H

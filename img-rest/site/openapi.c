@@ -1,5 +1,6 @@
 #include "openapi.h"
 
+#include "http_cors.h"
 #include "image_format.h"
 #include "img_error.h"
 #include "op_catalog.h"
@@ -377,8 +378,11 @@ static json_t *s_result_types(const op_def_t *op)
 
 static json_t *s_result_ok(const json_t *doc, const op_def_t *op, const char *cap)
 {
-    json_t *headers = json_pack("{s:o, s:o}", "ETag", s_ref("headers", "ETag"), "Content-Length",
-                                s_ref("headers", "ContentLength"));
+    json_t *headers =
+        json_pack("{s:o, s:o, s:o}", "ETag", s_ref("headers", "ETag"), "Content-Length",
+                  s_ref("headers", "ContentLength"), "Cache-Control",
+                  s_ref("headers", op->result_kind == OP_RESULT_IMAGE ? "ResultCacheControl"
+                                                                      : "JsonCacheControl"));
     if (op->result_kind == OP_RESULT_IMAGE)
         return json_pack("{s:s, s:o, s:o}", "description",
                          "The result image; its `Content-Type` is that of the job's output "
@@ -395,10 +399,13 @@ static json_t *s_result_ok(const json_t *doc, const op_def_t *op, const char *ca
 static json_t *s_result(const json_t *doc, const op_def_t *op, const char *cap)
 {
     static const answer_t answers[] = {
-        {"202", "JobPending"}, {"304", "NotModified"}, {"401", "Unauthorized"}, {"404", "NotFound"},
-        {"409", "JobFailed"},  {"429", "RateLimited"}, {"500", "Internal"},     {NULL, NULL}};
+        {"202", "JobPending"},  {"401", "Unauthorized"}, {"404", "NotFound"}, {"409", "JobFailed"},
+        {"429", "RateLimited"}, {"500", "Internal"},     {NULL, NULL}};
     json_t *responses = s_answers(answers);
     json_object_set_new(responses, "200", s_result_ok(doc, op, cap));
+    json_object_set_new(
+        responses, "304",
+        s_ref("responses", op->result_kind == OP_RESULT_IMAGE ? "NotModified" : "JsonNotModified"));
     json_t *get = json_pack(
         "{s:o, s:o, s:s, s:[o], s:o}", "operationId", json_sprintf("get%sResult", cap), "summary",
         json_sprintf("Result of %s %s job", s_article(op->name), op->name), "description",
@@ -468,6 +475,22 @@ done:
 
 /* ---- what the configuration and the code decide ----------------------- */
 
+/* The error codes answers and jobs carry, each once (several img_error
+ * codes share a name: invalid_parameter is a 400 and a 422). */
+static json_t *s_error_codes(void)
+{
+    json_t *list = json_array();
+    for (int c = IMG_E_NONE + 1; c < IMG_E_COUNT; c++) {
+        const char *name = img_error_code_name((img_errcode_t)c);
+        bool seen = false;
+        for (size_t i = 0; i < json_array_size(list) && !seen; i++)
+            seen = strcmp(json_string_value(json_array_get(list, i)), name) == 0;
+        if (c != IMG_E_CONFIG && !seen) /* config: never sent */
+            json_array_append_new(list, json_string(name));
+    }
+    return list;
+}
+
 static int s_set_enums(json_t *doc, const op_def_t *const *ops, size_t n_ops)
 {
     json_t *names = s_component(doc, "schemas", "OperationName");
@@ -480,11 +503,7 @@ static int s_set_enums(json_t *doc, const op_def_t *const *ops, size_t n_ops)
     for (size_t i = 0; i < n_ops; i++)
         json_array_append_new(list, json_string(ops[i]->name));
     json_object_set_new(names, "enum", list);
-    list = json_array();
-    for (int c = IMG_E_NONE + 1; c < IMG_E_COUNT; c++)
-        if (c != IMG_E_CONFIG) /* never sent */
-            json_array_append_new(list, json_string(img_error_code_name((img_errcode_t)c)));
-    json_object_set_new(codes, "enum", list);
+    json_object_set_new(codes, "enum", s_error_codes());
     return 0;
 }
 
@@ -506,6 +525,27 @@ static int s_set_limits(json_t *doc, const img_config_t *cfg)
              cfg->max_upload_bytes, cfg->allowed_formats, cfg->max_pixels, cfg->max_frames,
              cfg->max_output_dim, cfg->max_wait_s, cfg->max_queued, cfg->retention_s,
              cfg->api_keys[0] ? "required" : "off");
+    return 0;
+}
+
+/* The values of the CORS headers the server sends (http_cors.h), as the
+ * only value of their schema and in their description. */
+static int s_set_cors(json_t *doc)
+{
+    static const char *const values[][2] = {
+        {"AccessControlExposeHeaders", HTTP_CORS_EXPOSE_HEADERS},
+        {"AccessControlAllowHeaders", HTTP_CORS_ALLOW_HEADERS}};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        json_t *header = s_component(doc, "headers", values[i][0]);
+        json_t *schema = json_object_get(header, "schema");
+        if (!json_is_object(schema)) {
+            img_error_set(IMG_E_CONFIG, "openapi.base.json has no header %s with a schema",
+                          values[i][0]);
+            return -1;
+        }
+        json_object_set_new(schema, "enum", json_pack("[s]", values[i][1]));
+        s_append(header, "description", " `%s`.", values[i][1]);
+    }
     return 0;
 }
 
@@ -620,20 +660,6 @@ static json_t *s_head_of(json_t *doc, const json_t *get)
     return head;
 }
 
-static json_t *s_options_of(const json_t *first, const char *allow)
-{
-    const char *id = json_string_value(json_object_get(first, "operationId"));
-    return json_pack(
-        "{s:O, s:o, s:s, s:o, s:[], s:{s:o, s:o}}", "tags", json_object_get(first, "tags"),
-        "operationId", json_sprintf("options%s", s_suffix(id ? id : "")), "summary",
-        "Methods of this path, and the CORS preflight", "description",
-        json_sprintf("Answers 204 with `Allow: %s`; with `cors_origins` configured and an allowed "
-                     "`Origin`, also the CORS preflight headers. Needs no API key.",
-                     allow),
-        "security", "responses", "204", s_ref("responses", "Options"), "405",
-        s_ref("responses", "MethodNotAllowed"));
-}
-
 static int s_compare_keys(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -661,8 +687,42 @@ static void s_sort_keys(json_t *o)
     json_decref(sorted);
 }
 
-/* 405 among every operation's answers, HEAD beside GET, OPTIONS, and the
- * X-Request-Id request header; operationIds must stay unique (seen). */
+/* What the HTTP layer answers on any path and method before a route is
+ * chosen (http_reply_civetweb_error: a request that cannot be read as
+ * HTTP, or whose head is more than the server reads), where the operation
+ * has no answer of that status itself. */
+static void s_add_protocol_answers(json_t *responses)
+{
+    static const answer_t answers[] = {{"400", "MalformedRequest"},
+                                       {"413", "RequestHeadTooLarge"},
+                                       {"431", "TooManyHeaderFields"},
+                                       {"505", "HttpVersionNotSupported"},
+                                       {NULL, NULL}};
+    for (const answer_t *a = answers; a->code; a++)
+        if (!json_object_get(responses, a->code))
+            json_object_set_new(responses, a->code, s_ref("responses", a->name));
+}
+
+static json_t *s_options_of(const json_t *first, const char *allow)
+{
+    const char *id = json_string_value(json_object_get(first, "operationId"));
+    json_t *options = json_pack(
+        "{s:O, s:o, s:s, s:o, s:[], s:{s:o, s:o}}", "tags", json_object_get(first, "tags"),
+        "operationId", json_sprintf("options%s", s_suffix(id ? id : "")), "summary",
+        "Methods of this path, and the CORS preflight", "description",
+        json_sprintf("Answers 204 with `Allow: %s`; with `cors_origins` configured and an allowed "
+                     "`Origin`, also the CORS preflight headers. Needs no API key.",
+                     allow),
+        "security", "responses", "204", s_ref("responses", "Options"), "405",
+        s_ref("responses", "MethodNotAllowed"));
+    s_add_protocol_answers(json_object_get(options, "responses"));
+    s_sort_keys(json_object_get(options, "responses"));
+    return options;
+}
+
+/* 405 and the protocol answers among every operation's answers, HEAD
+ * beside GET, OPTIONS, and the X-Request-Id request header; operationIds
+ * must stay unique (seen). */
 static int s_complete_path(json_t *doc, const char *path, json_t *item, json_t *seen)
 {
     char allow[64] = "";
@@ -675,6 +735,7 @@ static int s_complete_path(json_t *doc, const char *path, json_t *item, json_t *
         if (!json_object_get(json_object_get(op, "responses"), "405"))
             json_object_set_new(json_object_get(op, "responses"), "405",
                                 s_ref("responses", "MethodNotAllowed"));
+        s_add_protocol_answers(json_object_get(op, "responses"));
         s_sort_keys(json_object_get(op, "responses"));
         snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
                  strcmp(*m, "get") == 0    ? "GET, HEAD"
@@ -759,7 +820,7 @@ json_t *openapi_document_of(const img_config_t *cfg, const op_def_t *const *ops,
     if (!doc)
         return NULL;
     if (s_add_operations(doc, ops, n_ops, cfg) < 0 || s_set_enums(doc, ops, n_ops) < 0 ||
-        s_set_limits(doc, cfg) < 0)
+        s_set_limits(doc, cfg) < 0 || s_set_cors(doc) < 0)
         goto fail;
     s_set_security(doc, cfg);
     s_all_answer_headers(doc);

@@ -9,18 +9,21 @@
  *     max_output_dim), default, choices and help, plus the job options
  *     (callback_url, the Idempotency-Key header);
  *   - GET /{op}/status/{id} (?wait) and GET /{op}/{id} (the result: an image
- *     in the writable formats, or the JSON result);
- *   - GET /{op}/{id}/thumbnail for operations with an image result;
+ *     in the writable formats, or the JSON result, each with its ETag and
+ *     Cache-Control, and its own 304);
  *   - for every step operation (op->apply), a `<Name>Step` schema: the
  *     items of an OP_PARAM_STEPS parameter are one of them, chosen by `op`.
  * What holds on every route is then added to every path of both parts, so
  * that no route can miss it: HEAD beside every GET (the same answers without
  * bodies), OPTIONS (204 with Allow), 405 method_not_allowed among every
- * operation's answers, the optional X-Request-Id request header, and the
- * X-Request-Id and CORS response headers on every answer. The enums of
- * operation names and error codes come from the catalogue and img_error, the
- * limits (max_wait_s, max_output_dim, ...) and the security alternatives
- * (no key needed while api_keys is empty) from the configuration.
+ * operation's answers, and the answers to a request that cannot be read as
+ * HTTP (400, 413, 431, 505: found before any route), the optional X-Request-Id
+ * request header, and the X-Request-Id (required: every answer has it) and
+ * CORS response headers on every answer. The enums of operation names and
+ * error codes (each once) come from the catalogue and img_error, the values
+ * of the CORS headers from http_cors.h, the limits (max_wait_s,
+ * max_output_dim, ...) and the security alternatives (no key needed while
+ * api_keys is empty) from the configuration.
  *
  * Adding an operation to the catalogue adds it to the document.
  */

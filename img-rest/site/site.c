@@ -306,7 +306,7 @@ static bool s_accepts_gzip(struct mg_connection *conn)
 /* The web app loads nothing from elsewhere and runs no inline script or
  * style: a browser holds it to that. */
 #define APP_CSP                                                                                    \
-    "Content-Security-Policy: default-src 'self'; img-src 'self' blob: data:; "                   \
+    "Content-Security-Policy: default-src 'self'; img-src 'self' blob: data:; "                    \
     "connect-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n"
 
 /* extra: more header lines ("" for none). */
@@ -315,9 +315,9 @@ static int s_send(struct mg_connection *conn, const doc_t *d, const char *extra)
     bool gz = d->gz && s_accepts_gzip(conn);
     const char *etag = gz ? d->etag_gz : d->etag;
     char headers[512];
-    int n = snprintf(headers, sizeof headers,
-                     "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n%s", etag,
-                     extra);
+    int n =
+        snprintf(headers, sizeof headers,
+                 "ETag: %s\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n%s", etag, extra);
     if (http_reply_etag_matches(conn, etag)) /* a 304 has no content to encode */
         return http_reply_empty(conn, 304, headers);
     if (gz)

@@ -20,11 +20,13 @@ static void s_usage(const cli_spec_t *spec, FILE *out)
 int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, cli_flags_t *flags)
 {
     /* the program's own flag last: without one, its NULL name ends the list */
-    const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},   {"version", no_argument, NULL, 'V'},
-        {"curve-keypair", no_argument, NULL, 'K'},  {"help", no_argument, NULL, 'h'},
-        {"no-supervisor", no_argument, NULL, 'S'},
-        {spec->extra_flag, no_argument, NULL, 'x'}, {NULL, 0, NULL, 0}};
+    const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                  {"version", no_argument, NULL, 'V'},
+                                  {"curve-keypair", no_argument, NULL, 'K'},
+                                  {"help", no_argument, NULL, 'h'},
+                                  {"no-supervisor", no_argument, NULL, 'S'},
+                                  {spec->extra_flag, no_argument, NULL, 'x'},
+                                  {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     int c;
     *flags = (cli_flags_t){0};

@@ -28,7 +28,6 @@ typedef struct {
  * the program should go on (with *flags), otherwise the exit code to return
  * at once (--help, --version, --curve-keypair, a bad option or a bad
  * configuration, reported on stderr). */
-int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg,
-              cli_flags_t *flags);
+int cli_start(const cli_spec_t *spec, int argc, char **argv, img_config_t *cfg, cli_flags_t *flags);
 
 #endif

@@ -88,6 +88,33 @@ async function main() {
   }
 }
 
+/* The block of selector id, drawn and in view. With 150 tags and
+ * operations or more, Swagger UI draws only those near the viewport (a
+ * virtualised list): the page is scrolled down from the top, most of a
+ * screen at a time, until the block is drawn, then to the block itself
+ * (which moves while the list measures what it drew). */
+async function reveal(page, id) {
+  const block = page.locator(id);
+  const height = page.viewportSize().height;
+  await page.evaluate(() => window.scrollTo(0, 0));
+  for (let step = 0; step < 400; step++) {
+    const box = (await block.count()) > 0 ? await block.first().boundingBox().catch(() => null) : null;
+    if (box && box.y >= 0 && box.y + 40 <= height)
+      return block;
+    const moved = box
+      ? await block.first().evaluate((e) => e.scrollIntoView({ block: 'center' })).then(() => true, () => false)
+      : await page.evaluate(() => {
+        const before = window.scrollY;
+        window.scrollBy(0, window.innerHeight * 0.8);
+        return window.scrollY > before;
+      });
+    await page.waitForTimeout(100);
+    if (!moved && !box && (await block.count()) === 0)
+      break;
+  }
+  return block;
+}
+
 async function runChecks(browser) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
@@ -109,11 +136,16 @@ async function runChecks(browser) {
     await page.waitForSelector('#swagger-ui .opblock');
     for (const op of OPERATIONS) {
       const id = `#operations-${op}-submit${op[0].toUpperCase()}${op.slice(1)}`;
-      assert(await page.locator(id).count() === 1, `POST /${op} (${id}) is not rendered`);
+      await reveal(page, id);
+      const found = await page.locator(id).count();
+      assert(found === 1, `POST /${op} (${id}) is rendered ${found} times, not once`);
       const statusId = `#operations-${op}-get${op[0].toUpperCase()}${op.slice(1)}Status`;
+      await reveal(page, statusId);
       assert(await page.locator(statusId).count() === 1, `GET /${op}/status/{id} is not rendered`);
     }
+    await reveal(page, '#operations-jobs-listJobs');
     assert(await page.locator('#operations-jobs-listJobs').count() === 1, 'GET /jobs is not rendered');
+    await page.evaluate(() => window.scrollTo(0, 0));
     const title = await page.locator('#swagger-ui .info .title').innerText();
     assert(/img-rest/.test(title), `unexpected API title "${title}"`);
   });
@@ -137,7 +169,7 @@ async function runChecks(browser) {
     await dialog.waitFor({ state: 'detached' });
   });
 
-  const op = page.locator('#operations-resize-submitResize');
+  const op = await reveal(page, '#operations-resize-submitResize');
   const submitted = await check('Try it out: POST /resize with a JPEG and width 64 answers 202', async () => {
     await op.locator('.opblock-summary-control').click();
     await op.locator('button.try-out__btn').click();
@@ -187,7 +219,7 @@ async function runChecks(browser) {
   for (const { op: name, files, shows } of others) {
     await check(`Try it out: POST /${name} reaches "complete" and shows the ${shows}`, async () => {
       const id = `#operations-${name}-submit${name[0].toUpperCase()}${name.slice(1)}`;
-      const block = page.locator(id);
+      const block = await reveal(page, id);
       await block.locator('.opblock-summary-control').click();
       await block.locator('button.try-out__btn').click();
       for (const [field, path] of Object.entries(files))
