@@ -96,7 +96,9 @@ static void s_validate_all(const json_t *raw, const image_info_t *inputs)
             s_check_plan(op, params, &plan, &cfg);
         } else {
             img_errcode_t code = img_error_code();
-            if (code != IMG_E_INVALID_PARAMETER && code != IMG_E_DIMENSION_MISMATCH)
+            /* a crop box outside this image: valid alone, unfit here (422) */
+            if (code != IMG_E_INVALID_PARAMETER && code != IMG_E_PARAMETER_UNFIT &&
+                code != IMG_E_DIMENSION_MISMATCH)
                 __builtin_trap();
             s_message_is_text();
         }
