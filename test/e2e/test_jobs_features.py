@@ -41,8 +41,9 @@ def other_small_jpeg():
 
 
 def big_jpeg():
-    """The photo 2.5 times larger (4200x2625): a dither of it takes seconds."""
-    return _made("big.jpg", "vips", "resize", JPEG_PHOTO, "{out}", "2.5")
+    """The photo 5 times larger (8400x5250): a dither of it takes seconds
+    (several progress messages, one each PROGRESS_EVERY_MS of the engine)."""
+    return _made("big5.jpg", "vips", "resize", JPEG_PHOTO, "{out}", "5")
 
 
 def uuid4():
@@ -386,7 +387,7 @@ class Events(JobsTestCase):
     _levels = 2
 
     def long_job(self):
-        """A dither of a 4200x2625 photo (seconds), with levels no other job had."""
+        """A dither of an 8400x5250 photo (seconds), with levels no other job had."""
         Events._levels += 1
         body, _ = self.submit(op="dither", data=big_jpeg(), fields={"levels": Events._levels})
         return body
