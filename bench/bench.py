@@ -10,7 +10,8 @@ measuring tools against them in interleaved rounds, and writes the report:
           system once per workload and client count (raw libvips with
           bench/raw_vips, the HTTP systems with bench/loadgen), the order of
           the systems rotated from round to round; then the memory measures
-          on a fresh service; writes the raw JSON under OUT and the report
+          on a fresh service, and a pipeline job against the same steps as
+          separate jobs on another; writes the raw JSON under OUT and the report
           (OUT/results.md, and --results, normally bench/RESULTS.md)
   report  writes the report again from the JSON files in OUT
 
@@ -34,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+import uuid
 
 WORKLOADS = {
     # name: (input key, output width, description)
@@ -192,7 +195,7 @@ def wait_http(port, path, procs, timeout=30):
 class Service:
     """img-rest + one img-engine from a temporary config on free ports."""
 
-    def __init__(self, args, label):
+    def __init__(self, args, label, extra=None):
         self.dir = tempfile.mkdtemp(prefix="img-bench-%s-" % label)
         data = os.path.join(self.dir, "data")
         os.mkdir(data)
@@ -205,6 +208,7 @@ class Service:
             "broker_connect": broker,
             "docs_dir": os.path.join(args.root, "docs"),
         }
+        self.settings.update(extra or {})
         conf = os.path.join(self.dir, "img.conf")
         with open(conf, "w") as f:
             for k, v in self.settings.items():
@@ -405,6 +409,107 @@ def memory_phase(args, out_dir):
     return mem
 
 
+
+# -- a pipeline against the same steps as separate jobs ---------------------------
+
+PIPELINE_STEPS = [{"op": "resize", "width": 1024}, {"op": "rotate", "angle": 90},
+                  {"op": "sharpen", "sigma": 1}, {"op": "grayscale"}]
+
+
+def submit(port, op, fields, data):
+    """POST /op with data as the file field and fields as form fields; the
+    202's JSON."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for k, v in fields.items():
+        parts.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                      % (boundary, k, v)).encode())
+    parts.append(('--%s\r\nContent-Disposition: form-data; name="file"; filename="in"\r\n'
+                  'Content-Type: application/octet-stream\r\n\r\n' % boundary).encode())
+    body = b"".join(parts) + data + ("\r\n--%s--\r\n" % boundary).encode()
+    req = urllib.request.Request("http://127.0.0.1:%d/%s" % (port, op), data=body, method="POST",
+                                 headers={"Content-Type": "multipart/form-data; boundary=" +
+                                          boundary})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        if r.status != 202:
+            raise RuntimeError("POST /%s answered %d" % (op, r.status))
+        return json.loads(r.read())
+
+
+def result_of(port, op, job_id):
+    """Waits for the job and answers its result's bytes."""
+    while True:
+        st = json.loads(http_get(port, "/%s/status/%s?wait=30" % (op, job_id), 60)[1])
+        if st["status"] == "failed":
+            raise RuntimeError("%s job failed: %s" % (op, st.get("error")))
+        if st["status"] == "complete":
+            return http_get(port, "/%s/%s" % (op, job_id), 60)[1]
+
+
+def cpu_s(pids):
+    """utime + stime of the processes pids, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pipeline_phase(args, out_dir):
+    """One client, one image at a time: the W1 photo through the steps of
+    PIPELINE_STEPS as one pipeline job, then as separate jobs (each uploads
+    the result of the one before), alternately; the wall time and the CPU of
+    both programs per image. A fresh service with result_cache off."""
+    log("pipeline: %d steps as one job against separate jobs, %d images each"
+        % (len(PIPELINE_STEPS), args.pipeline_images))
+    svc = Service(args, "pipeline", {"result_cache": 0})
+    res = {"steps": PIPELINE_STEPS, "images": args.pipeline_images,
+           "pipeline": {"s": [], "cpu_s": []}, "separate": {"s": [], "cpu_s": []}}
+    with open(args.inputs["w1"], "rb") as f:
+        photo = f.read()
+    try:
+        pids = [svc.rest.pid, svc.engine_child()]
+
+        def one(kind):
+            t0, c0 = time.monotonic(), cpu_s(pids)
+            if kind == "pipeline":
+                job = submit(svc.port, "pipeline", {"steps": json.dumps(PIPELINE_STEPS),
+                                                    "quality": 80}, photo)
+                out = result_of(svc.port, "pipeline", job["id"])
+            else:
+                out = photo
+                for i, step in enumerate(PIPELINE_STEPS):
+                    fields = {k: v for k, v in step.items() if k != "op"}
+                    if i == len(PIPELINE_STEPS) - 1:
+                        fields["quality"] = 80
+                    job = submit(svc.port, step["op"], fields, out)
+                    out = result_of(svc.port, step["op"], job["id"])
+            res[kind]["s"].append(time.monotonic() - t0)
+            res[kind]["cpu_s"].append(cpu_s(pids) - c0)
+            return out
+
+        one("pipeline")  # warm-up
+        one("separate")
+        for i in range(args.pipeline_images):
+            for kind in (("pipeline", "separate") if i % 2 == 0 else ("separate", "pipeline")):
+                one(kind)
+        for kind in ("pipeline", "separate"):
+            res[kind]["s"] = res[kind]["s"][1:]
+            res[kind]["cpu_s"] = res[kind]["cpu_s"][1:]
+            log("  %s: %.0f ms per image (median), CPU %.0f ms"
+                % (kind, median(res[kind]["s"]) * 1000, median(res[kind]["cpu_s"]) * 1000))
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
+        res["error"] = str(e)
+        log("pipeline: FAILED: %s" % e)
+    finally:
+        svc.stop()
+    return res
+
+
 def machine_info(args):
     cpu = ""
     try:
@@ -496,6 +601,9 @@ def cmd_run(args):
             s.stop()
     memory = memory_phase(args, args.out)
     memory["uploads"] = uploads
+    pipeline = pipeline_phase(args, args.out)
+    with open(os.path.join(args.out, "pipeline.json"), "w") as f:
+        json.dump(pipeline, f, indent=1)
     machine["loadavg_end"] = loadavg()
     machine["seconds"] = round(time.monotonic() - t_start)
     machine["skipped"] = skipped
@@ -817,6 +925,31 @@ def write_report(out, results_path):
              kib(up.get("rest_rss_kb")), kib(up.get("rest_hwm_kb"))))
     w("")
 
+    # -- pipeline
+    pl = load(os.path.join(out, "pipeline.json"))
+    if pl:
+        w("## A pipeline against the same steps as separate jobs\n")
+        w("The 4000x3000 photo through %s, one client, one image at a time, %d images each "
+          "way, alternately (a fresh service, result_cache 0). Separate jobs upload the "
+          "result of the job before (an encode and a decode per step); the pipeline runs "
+          "the steps as one libvips pipeline with one encode.\n"
+          % (" -> ".join("%s(%s)" % (st["op"], ", ".join("%s=%s" % (k, v) for k, v in st.items()
+                                                        if k != "op"))
+                         for st in pl["steps"]), pl["images"]))
+        if pl.get("error"):
+            w("The phase FAILED: %s\n" % pl["error"])
+        elif pl["pipeline"]["s"] and pl["separate"]["s"]:
+            p_s, s_s = median(pl["pipeline"]["s"]), median(pl["separate"]["s"])
+            p_c, s_c = median(pl["pipeline"]["cpu_s"]), median(pl["separate"]["cpu_s"])
+            w("| per image (median) | one pipeline job | %d separate jobs | separate / pipeline |"
+              % len(pl["steps"]))
+            w("|---|---:|---:|---:|")
+            w("| wall time, submit to result | %.0f ms | %.0f ms | %.2fx |"
+              % (p_s * 1000, s_s * 1000, s_s / p_s))
+            w("| CPU of img-rest + img-engine | %.0f ms | %.0f ms | %.2fx |"
+              % (p_c * 1000, s_c * 1000, s_c / p_c if p_c else float("nan")))
+            w("")
+
     # -- per round
     w("## Every round (jobs/s)\n")
     w("| system | workload | clients / libvips concurrency | " +
@@ -883,6 +1016,8 @@ def main():
     r.add_argument("--mem-uploads", type=int, default=300)
     r.add_argument("--mem-seconds", type=float, default=90,
                    help="the top-up of uploads starts none after this many seconds")
+    r.add_argument("--pipeline-images", type=int, default=8,
+                   help="images through the pipeline and through separate jobs, each")
     r.add_argument("--nproc", type=int, default=os.cpu_count())
     r.add_argument("--node", default=shutil.which("node"))
     r.add_argument("--pillow-python", default="")
