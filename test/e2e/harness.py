@@ -562,8 +562,21 @@ class ExternalService(Service):
         parts = urllib.parse.urlsplit(url)
         self.host, self.http_port = parts.hostname, parts.port or 80
         self.rest, self.engines, self.env, self.settings = None, [], {}, {}
+        self.answers = []  # checked against the service's own /openapi.json
         self._data_dir = os.environ.get("IMG_E2E_DATA_DIR") or None
         self.wait_ready(60)
+
+    def openapi_document(self):
+        conn = http.client.HTTPConnection(self.host, self.http_port, timeout=30)
+        try:
+            conn.request("GET", "/openapi.json")
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status != 200:
+                raise AssertionError("GET /openapi.json answered %d" % resp.status)
+            return json.loads(data)
+        finally:
+            conn.close()
 
     @property
     def data_dir(self):
