@@ -4,7 +4,7 @@
 // axe-core injected from docs/node_modules, screenshots into IMG_OUT_DIR.
 
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -111,8 +111,10 @@ export async function screenshot(page, name) {
 
 /** axe-core in the page; throws on any serious or critical violation. */
 export async function axeCheck(page, what) {
+  /* evaluated through the browser's debugging protocol: the app's
+   * Content-Security-Policy (rightly) refuses an inline <script> */
   if (!(await page.evaluate(() => typeof window.axe === 'object')))
-    await page.addScriptTag({ path: AXE_PATH });
+    await page.evaluate(readFileSync(AXE_PATH, 'utf8') + '\n;undefined');
   const found = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
