@@ -992,6 +992,20 @@ class Documents(HttpCase):
 
     PATHS = ("/openapi.json", "/", "/static/docs.css", "/static/docs.js", "/app", "/app/app.js")
 
+    def test_the_web_app_is_held_to_its_own_origin(self):
+        for path in ("/app", "/app/app.js"):
+            with self.subTest(path=path):
+                code, h, _ = self.fetch("GET", path)
+                self.assertEqual(code, 200)
+                policy = [d.strip() for d in (h.get("Content-Security-Policy") or "").split(";")]
+                self.assertIn("default-src 'self'", policy)
+                self.assertIn("object-src 'none'", policy)
+                self.assertIn("frame-ancestors 'none'", policy)
+        # the docs page (Swagger UI styles itself inline) has none
+        code, h, _ = self.fetch("GET", "/")
+        self.assertEqual(code, 200)
+        self.assertIsNone(h.get("Content-Security-Policy"))
+
     def test_gzip_when_accepted_and_etags(self):
         for path in self.PATHS:
             with self.subTest(path=path):
