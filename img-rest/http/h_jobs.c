@@ -103,7 +103,7 @@ int h_status(const http_req_t *r)
             break;
         }
         job_clear(&job);
-        job_events_wait(r->app->events, seen, deadline);
+        job_events_wait_job(r->app->events, r->id, seen, deadline);
     }
     if (waiting)
         job_events_leave(r->app->events);

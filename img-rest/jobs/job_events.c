@@ -14,10 +14,19 @@ typedef struct {
     uint64_t touched; /* number of the last update: the oldest is reused */
 } progress_t;
 
+/* A request waiting for one job (?wait): woken by that job's notices only. */
+typedef struct job_waiter {
+    const char *id;
+    pthread_cond_t cond;
+    bool woken;
+    struct job_waiter *next;
+} job_waiter_t;
+
 struct job_events {
     pthread_mutex_t lock;
-    pthread_cond_t changed;
-    uint64_t generation; /* the latest notice's number */
+    pthread_cond_t changed; /* every notice: the streams */
+    job_waiter_t *waiters;  /* the ?wait requests, each on its own condition */
+    uint64_t generation;    /* the latest notice's number */
     job_event_t ring[JOB_EVENTS_RING];
     int waiting, streams;
     bool shutdown;
@@ -46,7 +55,15 @@ void job_events_destroy(job_events_t **self)
     *self = NULL;
 }
 
-/* A notice into the ring, waking the waiters; with the lock held. */
+/* Whether a notice of kind about id concerns the job `job` ("" is about
+ * every job). */
+static bool s_concerns(job_event_kind_t kind, const char *id, const char *job)
+{
+    return kind == JOB_EVENT_CHANGED && (id[0] == '\0' || strcmp(id, job) == 0);
+}
+
+/* A notice into the ring, waking the streams and the requests waiting for
+ * its job; with the lock held. */
 static void s_announce(job_events_t *self, const char *id, job_event_kind_t kind)
 {
     job_event_t *e = &self->ring[++self->generation % JOB_EVENTS_RING];
@@ -54,6 +71,11 @@ static void s_announce(job_events_t *self, const char *id, job_event_kind_t kind
     e->kind = kind;
     snprintf(e->id, sizeof e->id, "%s", id ? id : "");
     pthread_cond_broadcast(&self->changed);
+    for (job_waiter_t *w = self->waiters; w; w = w->next)
+        if (s_concerns(kind, e->id, w->id)) {
+            w->woken = true;
+            pthread_cond_signal(&w->cond);
+        }
 }
 
 void job_events_notify(job_events_t *self, const char *id)
@@ -105,10 +127,15 @@ uint64_t job_events_generation(job_events_t *self)
     return g;
 }
 
+static struct timespec s_timespec(int64_t deadline_ms)
+{
+    return (struct timespec){.tv_sec = deadline_ms / 1000,
+                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+}
+
 uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)
 {
-    struct timespec until = {.tv_sec = deadline_ms / 1000,
-                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+    struct timespec until = s_timespec(deadline_ms);
     pthread_mutex_lock(&self->lock);
     while (self->generation == seen && !self->shutdown) {
         if (pthread_cond_timedwait(&self->changed, &self->lock, &until) != 0)
@@ -117,6 +144,47 @@ uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms)
     uint64_t g = self->generation;
     pthread_mutex_unlock(&self->lock);
     return g;
+}
+
+/* Whether a notice after `seen` concerns job (or the ring lost some, which
+ * might have); with the lock held. */
+static bool s_changed_since(const job_events_t *self, const char *job, uint64_t seen)
+{
+    if (self->generation - seen >= JOB_EVENTS_RING)
+        return true;
+    for (uint64_t n = seen + 1; n <= self->generation; n++) {
+        const job_event_t *e = &self->ring[n % JOB_EVENTS_RING];
+        if (s_concerns(e->kind, e->id, job))
+            return true;
+    }
+    return false;
+}
+
+static void s_unlink(job_events_t *self, const job_waiter_t *w)
+{
+    for (job_waiter_t **p = &self->waiters; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            return;
+        }
+}
+
+void job_events_wait_job(job_events_t *self, const char *id, uint64_t seen, int64_t deadline_ms)
+{
+    struct timespec until = s_timespec(deadline_ms);
+    job_waiter_t w = {.id = id};
+    pthread_cond_init(&w.cond, NULL);
+    pthread_mutex_lock(&self->lock);
+    if (!self->shutdown && !s_changed_since(self, id, seen)) {
+        w.next = self->waiters;
+        self->waiters = &w;
+        while (!w.woken && !self->shutdown)
+            if (pthread_cond_timedwait(&w.cond, &self->lock, &until) != 0)
+                break; /* timed out (or a signal): the caller looks again */
+        s_unlink(self, &w);
+    }
+    pthread_mutex_unlock(&self->lock);
+    pthread_cond_destroy(&w.cond);
 }
 
 int job_events_since(job_events_t *self, uint64_t *since, job_event_t *out, int max)
@@ -139,6 +207,8 @@ void job_events_shutdown(job_events_t *self)
     pthread_mutex_lock(&self->lock);
     self->shutdown = true;
     pthread_cond_broadcast(&self->changed);
+    for (job_waiter_t *w = self->waiters; w; w = w->next)
+        pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&self->lock);
 }
 

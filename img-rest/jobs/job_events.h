@@ -48,8 +48,16 @@ int job_events_progress_of(job_events_t *self, const char *id);
 uint64_t job_events_generation(job_events_t *self);
 
 /* Waits until a notice newer than `seen`, the deadline (CLOCK_REALTIME ms
- * since the epoch) or the shutdown. Returns the latest number. */
+ * since the epoch) or the shutdown. Returns the latest number. The event
+ * streams' wait: every notice wakes it. */
 uint64_t job_events_wait(job_events_t *self, uint64_t seen, int64_t deadline_ms);
+
+/* Waits until a change of job id (or of every job: a "" notice) newer than
+ * `seen`, the deadline or the shutdown; returns at once if one came
+ * already. The ?wait of one job: the notices of other jobs (and progress)
+ * do not wake it, so N waiting clients cost N wake-ups per job change, not
+ * N for every job's. */
+void job_events_wait_job(job_events_t *self, const char *id, uint64_t seen, int64_t deadline_ms);
 
 /* Copies the notices after *since (at most max) into out and advances
  * *since; the count, or -1 when some were lost (more than the ring holds

@@ -174,6 +174,65 @@ static void test_events_wake_and_deadline(void **state)
     job_events_destroy(&ev);
 }
 
+typedef struct {
+    job_events_t *ev;
+    const char *id;
+} s_later_t;
+
+/* Other jobs' changes and progress, then (after 100 ms) a change of l->id. */
+static void *s_others_then_mine(void *arg)
+{
+    const s_later_t *l = arg;
+    for (int i = 0; i < 50; i++) {
+        job_events_notify(l->ev, "3f2504e0-4f89-41d3-9a0c-0305e82c3309");
+        job_events_progress(l->ev, l->id, i);
+    }
+    usleep(100 * 1000);
+    job_events_notify(l->ev, l->id);
+    return NULL;
+}
+
+/* The ?wait of one job: woken by a change of that job (or of every job,
+ * ""), never by other jobs' changes or by progress; a change that came
+ * before the wait is not missed. */
+static void test_events_wait_for_one_job(void **state)
+{
+    (void)state;
+    job_events_t *ev = job_events_new();
+    const char *mine = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    uint64_t g = job_events_generation(ev);
+    /* other jobs only: waits until the deadline */
+    job_events_notify(ev, "3f2504e0-4f89-41d3-9a0c-0305e82c3302");
+    job_events_progress(ev, mine, 40);
+    int64_t t0 = job_now_ms();
+    job_events_wait_job(ev, mine, g, t0 + 150);
+    assert_true(job_now_ms() - t0 >= 150);
+    /* its own change, from another thread after 100 other notices */
+    g = job_events_generation(ev);
+    s_later_t l = {ev, mine};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_others_then_mine, &l), 0);
+    t0 = job_now_ms();
+    job_events_wait_job(ev, mine, g, t0 + 60000);
+    uint64_t woken_at = job_events_generation(ev);
+    pthread_join(th, NULL);
+    assert_int_equal(woken_at, g + 101); /* by its own change, the last notice */
+    /* a change before the wait (after `seen`), among others: no wait at all */
+    g = job_events_generation(ev);
+    job_events_notify(ev, mine);
+    job_events_notify(ev, "3f2504e0-4f89-41d3-9a0c-0305e82c3302");
+    t0 = job_now_ms();
+    job_events_wait_job(ev, mine, g, t0 + 60000);
+    assert_true(job_now_ms() - t0 < 60000);
+    /* "" (what changed is unknown) concerns every job */
+    g = job_events_generation(ev);
+    job_events_notify(ev, "");
+    t0 = job_now_ms();
+    job_events_wait_job(ev, mine, g, t0 + 60000);
+    assert_true(job_now_ms() - t0 < 60000);
+    job_events_destroy(&ev);
+}
+
 /* The change feed: every notice in order with its kind, a reader that fell
  * more than the ring behind is told so, and the shutdown wakes a waiter. */
 static void test_events_feed(void **state)
@@ -283,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_expire_removes_silent_engines),
         cmocka_unit_test(test_table_full),
         cmocka_unit_test(test_events_wake_and_deadline),
+        cmocka_unit_test(test_events_wait_for_one_job),
         cmocka_unit_test(test_events_feed),
         cmocka_unit_test(test_events_bounds),
         cmocka_unit_test(test_progress_kept_in_memory),
