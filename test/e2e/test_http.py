@@ -961,12 +961,18 @@ class Malformed(HttpCase):
         before = self.svc.metrics()
         status, headers, _ = self.refused(b"GARBAGE\r\n\r\n", (400,), what="garbage")
         rid = hget(headers, "X-Request-Id")
-        after = self.svc.metrics()
         key = 'img_http_refusals_total{code="bad_request"}'
-        self.assertEqual(after.get(key, 0) - before.get(key, 0), 1, "the refusal is not counted")
-        log = read_file(self.svc.rest.log_path).decode("utf-8", "replace")
-        self.assertRegex(log, r"\baccess\b.*status=400\b.*request_id=%s" % rid,
-                         "no access line for the refused request")
+        line = re.compile(r"\baccess\b.*status=400\b.*request_id=%s" % re.escape(rid))
+        # counted and logged once the answer is sent: a client may read it first
+        deadline = time.monotonic() + 15
+        while True:
+            counted = self.svc.metrics().get(key, 0) - before.get(key, 0)
+            logged = line.search(read_file(self.svc.rest.log_path).decode("utf-8", "replace"))
+            if (counted == 1 and logged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(counted, 1, "the refusal is not counted once")
+        self.assertTrue(logged, "no access line for the refused request")
 
 
 # -- documents: gzip, ETag, 304 ------------------------------------------------
@@ -1113,11 +1119,14 @@ class LogFormatBase(HttpCase):
     def check_logs(self):
         rid, job_id, bad_id = self.run_traffic()
         # the engine may write its lines of the failed job after img-rest
-        # has it: wait (up to 15 s) for its warning or error
+        # has it, and img-rest its access line after the answer is sent:
+        # wait (up to 15 s) for the engine's warning or error and for the
+        # access line of the last request
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not [
-                l for l in self.lines_of(self.svc.engines[0])
-                if rid + "-bad" in l and re.search(r"\b(warn|error)\b", l)]:
+        while time.monotonic() < deadline and not (
+                [l for l in self.lines_of(self.svc.engines[0])
+                 if rid + "-bad" in l and re.search(r"\b(warn|error)\b", l)]
+                and [l for l in self.lines_of(self.svc.rest) if rid + "-404" in l]):
             time.sleep(0.1)
         parsed = {}
         for proc, program in [(self.svc.rest, "img-rest")] + [(p, "img-engine") for p in self.svc.engines]:
