@@ -35,6 +35,7 @@
 #include <string.h>
 
 #define S_BUSY_TIMEOUT_MS 5000
+#define S_WAL_RETRY_MS 10  /* between tries of the switch to WAL */
 #define S_MAX_CHANGED 4096 /* ids an expire announces one by one */
 
 static const char *const s_migrations[] = {
@@ -1077,6 +1078,22 @@ fail:
     return -1;
 }
 
+/* PRAGMA journal_mode = WAL into mode, tried again (up to the busy timeout)
+ * while other connections hold the file: the switch needs it alone, and
+ * SQLite answers SQLITE_BUSY at once, without the busy handler, when two
+ * connections opening a new file would wait on each other. */
+static int s_set_wal(s_store_t *s, char *mode, size_t cap)
+{
+    for (int waited = 0;; waited += S_WAL_RETRY_MS) {
+        if (s_pragma_text(s, "PRAGMA journal_mode = WAL", mode, cap) == 0)
+            return 0;
+        int code = sqlite3_errcode(s->db);
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || waited >= S_BUSY_TIMEOUT_MS)
+            return -1;
+        sqlite3_sleep(S_WAL_RETRY_MS);
+    }
+}
+
 static int s_configure(s_store_t *s)
 {
     char mode[16];
@@ -1084,7 +1101,7 @@ static int s_configure(s_store_t *s)
         s_fail(s, "busy timeout");
         return -1;
     }
-    if (s_pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof mode) < 0)
+    if (s_set_wal(s, mode, sizeof mode) < 0)
         return -1;
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
         img_error_set(IMG_E_INTERNAL, "job store: cannot use WAL mode (journal mode is %s)", mode);
