@@ -474,7 +474,7 @@ class Service:
         return st, data
 
 
-_METRIC_LINE = re.compile(r'([a-z_]+(?:\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})?) (-?[0-9.e+]+|NaN|[+-]Inf)')
+_METRIC_LINE = re.compile(r'([a-z_]+(?:\{[a-z_]+="[^"]*"(?:,[a-z_]+="[^"]*")*\})?) (-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|[+-]Inf)')
 
 
 def parse_metrics(text):
