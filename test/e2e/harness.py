@@ -70,14 +70,71 @@ def _stop_all():
         svc.stop()
 
 
+# Ports handed out by free_port(), claimed across the test processes that
+# ctest runs at once: a port released by bind(0) is free for any later
+# bind(0), so two calls (here or in a parallel test) could otherwise get the
+# same port, and a client would reach the other program (seen: img-rest's
+# HTTP port equal to its own ZeroMQ dispatcher port).
+_PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "img-test-ports")
+_claimed_ports = []
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim_port(port):
+    """True if this process now holds `port`: a file named after it holds our
+    pid; a file left by a process that no longer runs is taken over."""
+    path = os.path.join(_PORT_CLAIMS, str(port))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            with open(path) as f:
+                owner = int(f.read().strip())
+        except (OSError, ValueError):
+            return False  # being written by its claimer right now
+        if owner == os.getpid() or _pid_alive(owner):
+            return False
+        os.unlink(path)
+        return _claim_port(port)
+    with os.fdopen(fd, "w") as f:
+        f.write("%d\n" % os.getpid())
+    _claimed_ports.append(path)
+    return True
+
+
+def _release_ports():
+    for path in _claimed_ports:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+# atexit runs the last registered first: services stop, then ports are freed
+atexit.register(_release_ports)
 atexit.register(_stop_all)
 
 
 def free_port():
-    """A TCP port nobody listens on right now (bind to 0, read, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nobody listens on right now (bind to 0, read, close) and
+    that no other free_port() call, in this process or another test process
+    still running, has handed out."""
+    os.makedirs(_PORT_CLAIMS, exist_ok=True)
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if _claim_port(port):
+            return port
 
 
 def _proc_stat(pid):

@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 from event_stream import EventStream, status_events
-from harness import JPEG_PHOTO, PNG_PHOTO, ServiceTestCase, read_file, sniff
+from harness import JPEG_PHOTO, PNG_PHOTO, ServiceTestCase, free_port, read_file, sniff
 from webhook_receiver import Receiver, expected_signature, parse_signature
 
 SECRET = "e2e-webhook-secret-0123456789abcdef"
@@ -273,7 +273,7 @@ class Webhooks(JobsTestCase):
     def test_refused_targets(self):
         before = self.job_ids()
         folders = self.job_folders()
-        port = free_tcp_port()
+        port = free_port()
         for url in ("http://10.0.0.1/hook", "http://192.168.1.1/", "http://172.16.0.1/",
                     "http://169.254.169.254/latest/meta-data/", "http://[::1]:%d/" % port,
                     "http://127.0.0.2:%d/" % port, "http://0.0.0.0:%d/" % port,
@@ -315,12 +315,6 @@ class Webhooks(JobsTestCase):
             sent = hook.wait_calls(1, 30)[0].json()
             self.assertEqual((sent["id"], sent["status"]), (body["id"], "complete"))
             self.assertIs(sent["result"]["cached"], True)
-
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebhookDefaults(JobsTestCase):
