@@ -1,5 +1,6 @@
 #include "job_runner.h"
 
+#include "file_cache.h"
 #include "job_files.h"
 #include "job_progress.h"
 #include "op_catalog.h"
@@ -168,6 +169,14 @@ static void s_set_vips_concurrency(const img_config_t *cfg)
     }
 }
 
+/* The inputs are read: their pages leave the page cache (file_cache.h). */
+static void s_drop_inputs(const s_attempt_t *a)
+{
+    for (int i = 0; i < OP_MAX_INPUTS; i++)
+        if (a->paths[i][0])
+            file_cache_drop(a->paths[i]);
+}
+
 int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_runner_job_t *spec,
                    json_t **result)
 {
@@ -192,6 +201,7 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
         rc = op_job_timeout(&a->job);
     }
     VIPS_UNREF(a->job.out);
+    s_drop_inputs(a);
     json_decref(a->job.extra);
     json_decref(a->params);
     job_progress_destroy(&a->progress);

@@ -1,5 +1,6 @@
 #include "upload.h"
 
+#include "file_cache.h"
 #include "img_error.h"
 #include "job_files.h"
 #include "multipart.h"
@@ -193,6 +194,7 @@ static int s_on_end(void *arg)
     XXH128_canonical_t digest;
     XXH128_canonicalFromHash(&digest, XXH3_128bits_digest(r->hash));
     memcpy(r->out->digest[r->input], digest.digest, sizeof digest.digest);
+    file_cache_write_behind(r->fd);
     int rc = close(r->fd);
     r->fd = -1;
     if (rc < 0) {

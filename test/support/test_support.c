@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE /* nftw, sync_file_range */
 
 #include "test_support.h"
 
@@ -11,12 +11,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* ---- set-up ---- */
@@ -111,6 +115,40 @@ int ts_count_files(const char *dir, const char *prefix)
             n++;
     closedir(d);
     return n;
+}
+
+long ts_cached_pages(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    off_t size = lseek(fd, 0, SEEK_END);
+    long page = sysconf(_SC_PAGESIZE), n = (long)((size + page - 1) / page), count = 0;
+    void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(map != MAP_FAILED);
+    unsigned char *vec = malloc((size_t)n);
+    assert_non_null(vec);
+    assert_int_equal(mincore(map, (size_t)size, vec), 0);
+    for (long i = 0; i < n; i++)
+        count += vec[i] & 1;
+    free(vec);
+    munmap(map, (size_t)size);
+    close(fd);
+    return count;
+}
+
+bool ts_on_disk(const char *dir)
+{
+    struct statfs st;
+    assert_int_equal(statfs(dir, &st), 0);
+    return st.f_type != TMPFS_MAGIC && st.f_type != RAMFS_MAGIC;
+}
+
+void ts_wait_write_out(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE), 0);
+    close(fd);
 }
 
 /* ---- images ---- */

@@ -62,6 +62,14 @@ void ts_input_path(const ts_folder_t *f, const char *input, char *out, size_t si
 void ts_result_path(const ts_folder_t *f, const char *format, char *out, size_t size);
 /* Files in dir whose names start with prefix. */
 int ts_count_files(const char *dir, const char *prefix);
+/* How many of path's pages are in the page cache (mincore). */
+long ts_cached_pages(const char *path);
+/* Whether a folder's page cache can be measured: false on tmpfs and ramfs,
+ * where the cached pages are the file itself. */
+bool ts_on_disk(const char *dir);
+/* Waits for the write-out of path's pages that is already under way,
+ * without starting any. */
+void ts_wait_write_out(const char *path);
 
 /* ---- images ---- */
 

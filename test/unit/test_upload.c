@@ -5,6 +5,7 @@
  * the files it writes and the errors it answers. */
 #include "test_support.h"
 
+#include "file_cache.h"
 #include "img_error.h"
 #include "upload.h"
 
@@ -787,21 +788,52 @@ static void test_memory_folder_gone(void **state)
     free(b.p);
 }
 
+/* An input is written behind as it ends (file_cache.h): once that write-out
+ * is over, its pages are clean and one drop takes them all (without it they
+ * would be dirty for the kernel's dirty expiry, 30 s by default). */
+static void test_input_written_behind(void **state)
+{
+    (void)state;
+    if (!ts_on_disk(s_folder->dir))
+        skip();
+    size_t size = 2 << 20;
+    char *big = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        big[i] = (char)(i * 7919 >> 3);
+    buf_t b = {0};
+    s_part(&b, "file", "a.jpg", big, size);
+    s_part(&b, "image1", "b.jpg", "x", 1);
+    s_close(&b);
+    mem_body_t m = {.data = b.p, .len = b.len, .fail_after = -1};
+    upload_t u;
+    assert_int_equal(s_mem_receive(&m, CT, (long long)b.len, 0, &u), 0);
+    upload_clear(&u);
+    char path[PATH_MAX];
+    ts_input_path(s_folder, "file", path, sizeof path);
+    ts_wait_write_out(path);
+    assert_true(ts_cached_pages(path) > 0);
+    file_cache_drop(path);
+    assert_int_equal(ts_cached_pages(path), 0);
+    free(big);
+    free(b.p);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, s_fresh_dir, s_remove_dir)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_memory_any_pieces),   T(test_memory_no_proceed_before_refusals),
-        T(test_memory_read_error),   T(test_memory_bound),
-        T(test_memory_text_checks),  T(test_memory_folder_gone),
-        T(test_normal_upload),       T(test_chunked_upload),
-        T(test_oversized_by_length), T(test_oversized_chunked),
-        T(test_missing_file),        T(test_missing_second_file),
-        T(test_empty_file),          T(test_no_body),
-        T(test_wrong_content_type),  T(test_malformed_multipart),
-        T(test_body_ends_early),     T(test_input_twice),
-        T(test_field_errors),        T(test_existing_file_not_overwritten),
+        T(test_memory_any_pieces),    T(test_memory_no_proceed_before_refusals),
+        T(test_memory_read_error),    T(test_memory_bound),
+        T(test_memory_text_checks),   T(test_memory_folder_gone),
+        T(test_normal_upload),        T(test_chunked_upload),
+        T(test_oversized_by_length),  T(test_oversized_chunked),
+        T(test_missing_file),         T(test_missing_second_file),
+        T(test_empty_file),           T(test_no_body),
+        T(test_wrong_content_type),   T(test_malformed_multipart),
+        T(test_body_ends_early),      T(test_input_twice),
+        T(test_field_errors),         T(test_existing_file_not_overwritten),
+        T(test_input_written_behind),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
