@@ -200,6 +200,8 @@ static int s_receive(intake_t *self, submit_t *s, job_t *job, bool *replayed)
              s->req->request_id ? s->req->request_id : "");
     snprintf(job->client, sizeof job->client, "%s", s->req->client ? s->req->client : "");
     s_try_cache(self, s, job);
+    if (job_files_sync(s->dir) < 0)
+        return -1;
     return s_store(self, s, job, replayed);
 }
 

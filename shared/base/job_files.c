@@ -46,6 +46,50 @@ fail:
     return -1;
 }
 
+/* fdatasync of the regular files of the open folder dfd. */
+static int s_sync_files(int dfd)
+{
+    int dup_fd = dup(dfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ELOOP)
+            continue;
+        rc = fd >= 0 && fdatasync(fd) == 0 ? 0 : -1;
+        if (fd >= 0)
+            close(fd);
+    }
+    int err = errno;
+    closedir(d);
+    errno = err;
+    return rc;
+}
+
+int job_files_sync(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int parent = dfd >= 0 ? openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int rc =
+        parent >= 0 && s_sync_files(dfd) == 0 && fsync(dfd) == 0 && fsync(parent) == 0 ? 0 : -1;
+    int err = errno;
+    if (parent >= 0)
+        close(parent);
+    if (dfd >= 0)
+        close(dfd);
+    if (rc < 0)
+        img_error_set_io(err, "cannot write the job folder to disk");
+    return rc;
+}
+
 int job_files_remove(const char *data_dir, const char *id)
 {
     char dir[4096];

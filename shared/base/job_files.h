@@ -23,6 +23,12 @@ int job_files_dir(const char *data_dir, const char *id, char *out, size_t size);
 /* Creates <data_dir>/jobs/ if needed and the job's folder. */
 int job_files_create(const char *data_dir, const char *id, char *dir_out, size_t size);
 
+/* Makes the job folder durable before its job is accepted: each file in it
+ * flushed to disk (fdatasync), then the folder's entries and the folder's
+ * own entry in <data_dir>/jobs (fsync of both folders). Disk full:
+ * IMG_E_INSUFFICIENT_STORAGE. */
+int job_files_sync(const char *dir);
+
 /* Removes the job's folder and the files in it; a folder that does not
  * exist is not an error. */
 int job_files_remove(const char *data_dir, const char *id);

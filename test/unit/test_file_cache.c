@@ -1,11 +1,15 @@
-/* file_cache: clean pages leave the page cache when dropped, pages written
- * behind are soon clean enough to be dropped, and the engine's job runner
- * drops a job's inputs once the job has run (img-rest's write-behind of
- * uploads: test_upload). Residency is read with mincore(2) in the test's
- * folder; on tmpfs, where there is no cache to leave, these tests skip. */
+/* A job's files on the disk and in the page cache (file_cache, and
+ * job_files_sync): clean pages leave the page cache when dropped, pages
+ * written behind are soon clean enough to be dropped, the engine's job
+ * runner drops a job's inputs once the job has run (img-rest's write-behind
+ * of uploads: test_upload), and a synced job folder has no dirty page left.
+ * Residency is read with mincore(2) in the test's folder; on tmpfs, where
+ * there is no cache to leave, those tests skip. */
 #include "test_support.h"
 
 #include "file_cache.h"
+#include "img_error.h"
+#include "job_files.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -106,6 +110,33 @@ static void test_a_job_drops_its_input(void **state)
     assert_int_equal(ts_cached_pages(path), 0);
 }
 
+/* Synced, the input's pages are clean: one drop takes them all (dirty
+ * pages would stay, the drop only starting their write-out). */
+static void test_a_synced_job_folder_is_on_disk(void **state)
+{
+    ts_folder_t *f = *state;
+    if (!ts_on_disk(f->dir))
+        skip();
+    char path[PATH_MAX];
+    ts_input_path(f, "file", path, sizeof path);
+    close(s_write_dirty(path));
+    assert_int_equal(job_files_sync(f->dir), 0);
+    assert_true(ts_cached_pages(path) > 0);
+    file_cache_drop(path);
+    assert_int_equal(ts_cached_pages(path), 0);
+}
+
+static void test_sync_of_a_missing_folder_fails(void **state)
+{
+    ts_folder_t *f = *state;
+    char gone[PATH_MAX + 8];
+    snprintf(gone, sizeof gone, "%s/gone", f->dir);
+    img_error_clear();
+    assert_int_equal(job_files_sync(gone), -1);
+    assert_int_equal(img_error_code(), IMG_E_INTERNAL);
+    assert_non_null(strstr(img_error_message(), "cannot write the job folder to disk"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ts_setup, ts_teardown)
 
 int main(int argc, char **argv)
@@ -114,10 +145,9 @@ int main(int argc, char **argv)
     if (ts_vips_init(argv[0]))
         return 1;
     const struct CMUnitTest tests[] = {
-        T(test_drop_removes_clean_pages),
-        T(test_written_behind_pages_can_be_dropped),
-        T(test_drop_of_a_missing_file_is_harmless),
-        T(test_a_job_drops_its_input),
+        T(test_drop_removes_clean_pages),           T(test_written_behind_pages_can_be_dropped),
+        T(test_drop_of_a_missing_file_is_harmless), T(test_a_job_drops_its_input),
+        T(test_a_synced_job_folder_is_on_disk),     T(test_sync_of_a_missing_folder_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
