@@ -16,6 +16,7 @@
 
 #include "http_exchange.h"
 #include "http_reply.h"
+#include "job.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -58,7 +59,7 @@ static void s_status(stream_t *st, const char *id, uint64_t seq)
         return;
     }
     json_t *body = job_to_json(&job);
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, JOB_JSON_FLAGS);
     st->ended = !text || !s_send(st, "status", seq, text);
     free(text);
     json_decref(body);

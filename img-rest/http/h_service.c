@@ -11,7 +11,7 @@
 
 int h_health(const http_req_t *r)
 {
-    json_t *body = json_pack("{s:s, s:s, s:f}", "status", "ok", "version", "0.1.0", "uptime_s",
+    json_t *body = json_pack("{s:s, s:s, s:f}", "status", "ok", "version", IMG_VERSION, "uptime_s",
                              (double)(job_now_ms() - r->app->started_ms) / 1000.0);
     int rc = http_reply_json(r->conn, 200, body, NULL);
     json_decref(body);

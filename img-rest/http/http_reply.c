@@ -3,6 +3,7 @@
 
 #include "http_cors.h"
 #include "http_exchange.h"
+#include "job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,7 +143,7 @@ int http_reply_bytes(struct mg_connection *conn, int status, const char *content
 int http_reply_json(struct mg_connection *conn, int status, const json_t *body,
                     const char *extra_headers)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, JOB_JSON_FLAGS);
     if (!text) {
         static const char oom[] =
             "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";

@@ -44,6 +44,11 @@ int job_status_parse(const char *name);
 /* Releases the JSON a job owns and zeroes it (progress -1); harmless twice. */
 void job_clear(job_t *job);
 
+/* How JSON that clients read is written (answers, events, webhook bodies):
+ * compact, reals with 15 significant digits, which every double read from
+ * decimal text survives (1.892, not %.17g's 1.8919999999999999). */
+#define JOB_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 /* The public status object of the API contract (status_url and result_url
  * are paths). Caller owns. */
 json_t *job_to_json(const job_t *job);

@@ -1,6 +1,7 @@
 #include "webhooks.h"
 
 #include "img_error.h"
+#include "job.h"
 #include "log.h"
 #include "webhook_secret.h"
 #include "webhook_target.h"
@@ -134,7 +135,7 @@ static call_t *s_call_new(webhooks_t *self, const job_delivery_t *d)
     if (c) {
         c->d = *d;
         c->allow = self->cfg->webhook_allow;
-        c->body = json_dumps(status, JSON_COMPACT);
+        c->body = json_dumps(status, JOB_JSON_FLAGS);
         c->easy = curl_easy_init();
         s_host(c);
     }

@@ -1365,6 +1365,23 @@ class Metrics(HttpCase):
                          "process_start_time_seconds", "process_open_fds"):
                 self.assertGreater(values.get(name, 0), 0, name)
 
+    def test_one_version_and_plain_numbers(self):
+        # /health and both programs' img_build_info name the same version,
+        # the project's (CMakeLists.txt); numbers are written as a person
+        # would (uptime in whole milliseconds: no 1.8919999999999999)
+        with open(os.path.join(SOURCE_DIR, "CMakeLists.txt")) as f:
+            version = re.search(r"project\(img-service VERSION (\S+)", f.read()).group(1)
+        with urllib.request.urlopen("http://127.0.0.1:%d/health" % self.svc.http_port, timeout=30) as r:
+            raw = r.read()
+        health = json.loads(raw)
+        self.assertEqual(health["version"], version)
+        uptime = re.search(rb'"uptime_s":([0-9.eE+-]+)', raw).group(1).decode()
+        self.assertRegex(uptime, r"^\d+(\.\d{1,3})?$")
+        for text in (self.rest_text(), self.engine_text()):
+            labels = [k for k in parse_metrics(text) if k.startswith("img_build_info{")]
+            self.assertEqual(len(labels), 1, labels)
+            self.assertIn('version="%s"' % version, labels[0])
+
     def test_gauges_while_a_job_waits(self):
         # no engine thread free: a job stays queued, and the gauges say so
         self.svc.kill_engine(0)
