@@ -2,13 +2,14 @@
  *
  * Order of the checks, cheapest and safest first:
  *   1. stat: missing / not a regular file / 0 bytes;
- *   2. vips_foreign_find_load(): libvips sniffs the first bytes (with is_a,
- *      never the name: input files have no suffix); a loader
+ *   2. vips_foreign_find_load_source(): libvips sniffs the first bytes
+ *      (each loader's is_a, never the name: input files have no suffix),
+ *      read once through a source; a loader
  *      that image_format does not map (svg, pdf, magick, matrix, csv, ppm,
  *      fits, vips ...) is refused here, before it ever parses the file;
- *   3. the header is opened with that loader (sequential access: no pixel
- *      is decoded) and must still come from the same format (the file may
- *      have been replaced in between);
+ *   3. the header is opened with that loader (image_load; sequential
+ *      access: no pixel is decoded) and must still come from the same format
+ *      (the file may have been replaced in between);
  *   4. heif files are told apart from avif by "heif-compression";
  *   5. the format must be in cfg->allowed_formats (an avif file is also
  *      accepted when "heif" is listed, as both are read by the heif loader);
@@ -20,6 +21,7 @@
 #include "image_probe.h"
 
 #include "image_format.h"
+#include "image_load.h"
 #include "img_error.h"
 
 #include <assert.h>
@@ -90,12 +92,33 @@ static int s_check_file(const char *path, long long *bytes)
     return 0;
 }
 
-/* Steps 2: the loader libvips would use, mapped to one of our formats. */
-static const img_format_t *s_sniff(const char *path, const img_config_t *cfg, const char **loader)
+/* The nickname of the loader libvips would use for path, or NULL. The file
+ * is sniffed once through a source (each loader's is_a reads the same first
+ * bytes; vips_foreign_find_load would have every loader open the file
+ * again): the source loader's nickname ("jpegload_source") is written to
+ * out without "_source", which names the file loader ("jpegload"). */
+static const char *s_find_loader(const char *path, char *out, size_t size)
 {
-    /* find_load answers the class name ("VipsForeignLoadPngFile"). */
-    const char *class_name = vips_foreign_find_load(path);
-    *loader = class_name ? vips_nickname_find(g_type_from_name(class_name)) : NULL;
+    VipsSource *source = vips_source_new_from_file(path);
+    /* find_load_source answers the class name ("VipsForeignLoadPngSource") */
+    const char *class_name = source ? vips_foreign_find_load_source(source) : NULL;
+    const char *nickname = class_name ? vips_nickname_find(g_type_from_name(class_name)) : NULL;
+    VIPS_UNREF(source);
+    if (!nickname)
+        return NULL;
+    size_t len = strlen(nickname);
+    static const char suffix[] = "_source";
+    if (len >= sizeof suffix && strcmp(nickname + len - (sizeof suffix - 1), suffix) == 0)
+        len -= sizeof suffix - 1;
+    snprintf(out, size, "%.*s", (int)len, nickname);
+    return out;
+}
+
+/* Steps 2: the loader libvips would use, mapped to one of our formats. */
+static const img_format_t *s_sniff(const char *path, const img_config_t *cfg, char *loader_buf,
+                                   size_t size, const char **loader)
+{
+    *loader = s_find_loader(path, loader_buf, size);
     if (!*loader) {
         vips_error_clear();
         img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE,
@@ -172,11 +195,11 @@ int image_probe_file(const char *path, const img_config_t *cfg, image_info_t *in
     const char *loader = NULL;
     if (s_check_file(path, &info->bytes) != 0)
         return -1;
-    const img_format_t *fmt = s_sniff(path, cfg, &loader);
+    const img_format_t *fmt = s_sniff(path, cfg, info->loader, sizeof info->loader, &loader);
     if (!fmt)
         return -1;
 
-    VipsImage *image = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *image = image_load(path, loader, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!image) {
         char msg[384];
         s_vips_message(path, msg, sizeof msg);
@@ -194,8 +217,7 @@ int image_probe_file(const char *path, const img_config_t *cfg, image_info_t *in
         goto done;
     }
     s_fill_info(image, info);
-    snprintf(info->format, sizeof info->format, "%s", fmt->name);
-    snprintf(info->loader, sizeof info->loader, "%s", loader);
+    snprintf(info->format, sizeof info->format, "%s", fmt->name); /* info->loader: s_sniff */
     rc = s_check_limits(info, cfg);
 done:
     g_object_unref(image);

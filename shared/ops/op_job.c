@@ -1,5 +1,6 @@
 #include "op_job.h"
 
+#include "image_load.h"
 #include "vips_message.h"
 
 #include <math.h>
@@ -64,20 +65,18 @@ VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how)
     /* fail_on as an option, never in the file name (the buffer and source
      * variants of vips_thumbnail ignore it: libvips issue 5195) */
     if (strncmp(loader, "jpegload", 8) == 0 && shrink > 1)
-        image =
-            vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                     VIPS_FAIL_ON_ERROR, "shrink", s_jpeg_factor(shrink), NULL);
+        image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                           VIPS_FAIL_ON_ERROR, "shrink", s_jpeg_factor(shrink), NULL);
     else if (strncmp(loader, "webpload", 8) == 0)
-        image =
-            vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                                     VIPS_FAIL_ON_ERROR, "scale", 1.0 / shrink, "n", n, NULL);
+        image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                           VIPS_FAIL_ON_ERROR, "scale", 1.0 / shrink, "n", n, NULL);
     else if (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
              strncmp(loader, "heifload", 8) == 0)
-        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL,
-                                         "fail_on", VIPS_FAIL_ON_ERROR, "n", n, NULL);
+        image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                           VIPS_FAIL_ON_ERROR, "n", n, NULL);
     else
-        image = vips_image_new_from_file(job->inputs[i], "access", VIPS_ACCESS_SEQUENTIAL,
-                                         "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+        image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                           VIPS_FAIL_ON_ERROR, NULL);
     if (!image) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "reading the image failed");
         return NULL;
