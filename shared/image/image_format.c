@@ -5,10 +5,13 @@
 #include <string.h>
 
 static const img_format_t s_formats[] = {
-    {"jpeg", "image/jpeg", "jpg", false, true},  {"png", "image/png", "png", true, true},
-    {"webp", "image/webp", "webp", true, true},  {"gif", "image/gif", "gif", true, true},
-    {"tiff", "image/tiff", "tiff", true, true},  {"avif", "image/avif", "avif", true, true},
-    {"heif", "image/heif", "heic", true, false},
+    {"jpeg", "image/jpeg", "jpg", false, true, "jpegload"},
+    {"png", "image/png", "png", true, true, "pngload"},
+    {"webp", "image/webp", "webp", true, true, "webpload"},
+    {"gif", "image/gif", "gif", true, true, "gifload"},
+    {"tiff", "image/tiff", "tiff", true, true, "tiffload"},
+    {"avif", "image/avif", "avif", true, true, "heifload"},
+    {"heif", "image/heif", "heic", true, false, "heifload"},
 };
 
 #define N_FORMATS (sizeof s_formats / sizeof s_formats[0])
@@ -26,22 +29,27 @@ static bool s_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+size_t img_format_count(void)
+{
+    return N_FORMATS;
+}
+
+const img_format_t *img_format_at(size_t i)
+{
+    return i < N_FORMATS ? &s_formats[i] : NULL;
+}
+
 const img_format_t *img_format_by_loader(const char *loader, const char *heif_compression)
 {
-    static const struct {
-        const char *loader;
-        const char *format;
-    } map[] = {{"jpegload", "jpeg"}, {"pngload", "png"},   {"webpload", "webp"},
-               {"gifload", "gif"},   {"tiffload", "tiff"}, {"heifload", "heif"}};
     if (!loader)
         return NULL;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        if (!s_prefix(loader, map[i].loader))
-            continue;
-        if (strcmp(map[i].format, "heif") == 0 && heif_compression &&
-            strcmp(heif_compression, "av1") == 0)
-            return img_format_by_name("avif");
-        return img_format_by_name(map[i].format);
+    bool av1 = heif_compression && strcmp(heif_compression, "av1") == 0;
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        const img_format_t *fmt = &s_formats[i];
+        /* heif and avif share their loader: the compression tells them apart */
+        if (s_prefix(loader, fmt->loader) &&
+            (strcmp(fmt->loader, "heifload") != 0 || av1 == (strcmp(fmt->name, "avif") == 0)))
+            return fmt;
     }
     return NULL;
 }

@@ -8,14 +8,20 @@
 #define IMG_IMAGE_FORMAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct {
-    const char *name; /* "jpeg", "png", "webp", "gif", "tiff", "heif", "avif" */
-    const char *mime; /* "image/jpeg" ... */
-    const char *ext;  /* "jpg", "png", ... (result file extension) */
-    bool has_alpha;   /* the format stores an alpha channel */
-    bool can_save;    /* allowed as an output `format` */
+    const char *name;   /* "jpeg", "png", "webp", "gif", "tiff", "heif", "avif" */
+    const char *mime;   /* "image/jpeg" ... */
+    const char *ext;    /* "jpg", "png", ... (result file extension) */
+    bool has_alpha;     /* the format stores an alpha channel */
+    bool can_save;      /* allowed as an output `format` */
+    const char *loader; /* libvips' file loader ("jpegload"; heif and avif: "heifload") */
 } img_format_t;
+
+/* The formats, in the table's order: i < img_format_count(). */
+size_t img_format_count(void);
+const img_format_t *img_format_at(size_t i);
 
 /* By public name; NULL if unknown. "same" is not a format (NULL). */
 const img_format_t *img_format_by_name(const char *name);
