@@ -1304,15 +1304,26 @@ class Metrics(HttpCase):
             count_key = "%s_count{%s}" % (name, labels) if labels else name + "_count"
             self.assertEqual(buckets[-1][1], values[count_key], labels)
 
-    def test_metrics_follow_the_work(self):
-        r0 = parse_metrics(self.rest_text())
-        e0 = parse_metrics(self.engine_text())
-        done = self.some_work()
-        r1 = parse_metrics(self.rest_text())
-        e1 = parse_metrics(self.engine_text())
+    def settled(self, read, before, expected, timeout=15):
+        """(the deltas of expected's keys since `before`, the values read):
+        read again until the deltas equal expected or timeout passes. A
+        counter moves just after what the client saw (an answer is counted
+        once sent; a job once its new state is stored), so the read right
+        after may come first; a wrong count stays wrong."""
+        deadline = time.monotonic() + timeout
+        while True:
+            after = read()
+            got = {k: after.get(k, 0) - before.get(k, 0) for k in expected}
+            if got == expected or time.monotonic() > deadline:
+                return got, after
+            time.sleep(0.1)
 
-        def delta(before, after, key):
-            return after.get(key, 0) - before.get(key, 0)
+    def test_metrics_follow_the_work(self):
+        rest = lambda: parse_metrics(self.rest_text())
+        engine = lambda: parse_metrics(self.engine_text())
+        r0 = rest()
+        e0 = engine()
+        done = self.some_work()
 
         expected = {
             'img_jobs_submitted_total{operation="resize"}': 3,
@@ -1335,7 +1346,7 @@ class Metrics(HttpCase):
             "img_upload_bytes_total": done["uploaded"],
             "img_result_bytes_total": done["result_bytes"],
         }
-        got = {k: delta(r0, r1, k) for k in expected}
+        got, r1 = self.settled(rest, r0, expected)
         self.assertEqual(got, expected)
         expected_engine = {
             'img_engine_jobs_total{operation="resize",outcome="complete"}': 2,
@@ -1344,14 +1355,13 @@ class Metrics(HttpCase):
             'img_engine_job_duration_seconds_count{operation="resize"}': 3,
             'img_engine_job_duration_seconds_count{operation="info"}': 1,
         }
-        self.assertEqual({k: delta(e0, e1, k) for k in expected_engine}, expected_engine)
+        got, e1 = self.settled(engine, e0, expected_engine)
+        self.assertEqual(got, expected_engine)
         for name in ("img_job_duration_seconds", "img_job_queue_wait_seconds",
                      "img_http_request_duration_seconds"):
             self.assertHistograms(r1, name)
         self.assertHistograms(e1, "img_engine_job_duration_seconds")
         # the gauges, once the work is over
-        rest = lambda: parse_metrics(self.rest_text())
-        engine = lambda: parse_metrics(self.engine_text())
         self.assertEqual(self.wait_value(rest, "img_queue_depth", 0), 0)
         self.assertEqual(self.wait_value(rest, "img_jobs_in_flight", 0), 0)
         self.assertEqual(self.wait_value(rest, "img_engines_connected", 1), 1)
