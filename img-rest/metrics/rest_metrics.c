@@ -8,7 +8,6 @@
 #include <string.h>
 #include <vips/version.h>
 
-
 static const double s_http_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                         0.25,  0.5,   1,    2.5,   5,    10};
 static const double s_job_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
