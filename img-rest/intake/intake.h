@@ -20,8 +20,9 @@
  * cannot be) into the new job's folder, and the job is stored complete with
  * result.cached = true. Then the job folder is made durable (job_files_sync:
  * its files, its entries, its own entry), so that a job the store holds has
- * its inputs after a crash of the machine too. An idempotent submit whose key this client used
- * within 24 hours creates nothing and answers that first job again.
+ * its inputs after a crash of the machine too. An idempotent submit whose
+ * key this client used within 24 hours creates nothing and answers that
+ * first job again.
  * On any refusal the job folder is removed: nothing half-written stays.
  */
 #ifndef IMG_INTAKE_H
