@@ -79,16 +79,6 @@ _PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "img-test-ports")
 _claimed_ports = []
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _claim_port(port):
     """True if this process now holds `port`: a file named after it holds our
     pid; a file left by a process that no longer runs is taken over."""
@@ -101,7 +91,8 @@ def _claim_port(port):
                 owner = int(f.read().strip())
         except (OSError, ValueError):
             return False  # being written by its claimer right now
-        if owner == os.getpid() or _pid_alive(owner):
+        stat = _proc_stat(owner)
+        if owner == os.getpid() or (stat is not None and stat[0] != "Z"):
             return False
         os.unlink(path)
         return _claim_port(port)

@@ -2,6 +2,7 @@
 
 #include "test_support.h"
 
+#include "file_cache.h"
 #include "image_format.h"
 #include "image_probe.h"
 #include "img_error.h"
@@ -149,6 +150,13 @@ void ts_wait_write_out(const char *path)
     assert_true(fd >= 0);
     assert_int_equal(sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE), 0);
     close(fd);
+}
+
+void ts_expect_drop_empties(const char *path)
+{
+    assert_true(ts_cached_pages(path) > 0);
+    file_cache_drop(path);
+    assert_int_equal(ts_cached_pages(path), 0);
 }
 
 /* ---- images ---- */

@@ -70,6 +70,9 @@ bool ts_on_disk(const char *dir);
 /* Waits for the write-out of path's pages that is already under way,
  * without starting any. */
 void ts_wait_write_out(const char *path);
+/* Checks that path has pages in the page cache and that one
+ * file_cache_drop() takes them all (so none was dirty). */
+void ts_expect_drop_empties(const char *path);
 
 /* ---- images ---- */
 
