@@ -255,12 +255,14 @@ static int s_delimiter_found(multipart_t *mp)
     return 0;
 }
 
-/* Where a delimiter may begin in the last bytes of data, cut off by the end
- * of the chunk: at the last CR, if the bytes from it are a prefix of the
- * delimiter (the delimiter's only CR is its first byte). len if none. */
-static size_t s_partial_at(const multipart_t *mp, const char *data, size_t len)
+/* Where a delimiter may begin in the last bytes of data[from..len), cut off
+ * by the end of the chunk: at the last CR, if the bytes from it are a prefix
+ * of the delimiter (the delimiter's only CR is its first byte). len if none.
+ * Bytes before from belong to what came before (a part's header lines end
+ * with CRLF): a CR there never starts the delimiter. */
+static size_t s_partial_at(const multipart_t *mp, const char *data, size_t from, size_t len)
 {
-    size_t tail = len < mp->delim_len - 1 ? len : mp->delim_len - 1;
+    size_t tail = len - from < mp->delim_len - 1 ? len - from : mp->delim_len - 1;
     const char *cr = memrchr(data + len - tail, '\r', tail);
     if (!cr)
         return len;
@@ -308,7 +310,7 @@ static int s_scan(multipart_t *mp, const char *data, size_t len, size_t *pos)
         *pos = at + mp->delim_len;
         return s_delimiter_found(mp);
     }
-    size_t at = s_partial_at(mp, data, len);
+    size_t at = s_partial_at(mp, data, *pos, len);
     if (s_emit(mp, rest, at - *pos) < 0)
         return -1;
     mp->match = len - at;

@@ -35,6 +35,7 @@ OP_FIELDS = {"rotate": {"angle": 90}, "crop": {"width": 1, "height": 1}, "blur":
              "pipeline": {"steps": '[{"op": "resize", "width": 16}, {"op": "rotate", "angle": 90}]'}}
 REFUSED_CODES = {"unsupported_media_type", "image_too_large", "empty_file", "bad_request"}
 MAX_UPLOAD = 3 * 1024 * 1024
+READ_PIECE = 256 * 1024  # UPLOAD_READ_SIZE: img-rest reads a body in pieces of this size
 
 
 # -- crafted files -----------------------------------------------------------
@@ -347,6 +348,37 @@ class HostileRequests(ServiceTestCase):
         status, answer = raw_request(self.svc.http_port, multipart_head("/resize", "bnd", chunked=True),
                                      chunks(body, 100000))
         self.assertEqual(status, 202, answer[:300])
+
+    def test_part_data_opening_with_a_dash_at_a_read_boundary(self):
+        """img-rest reads a body in pieces of 256 KiB: a piece that ends just
+        after a part's blank line and the first "-" of its data. The CRLF
+        closing the part's headers is not the start of a boundary. The parser
+        once passed on a piece of a negative length here: a field was refused
+        as too long, a file crashed img-rest. Now the value is read as sent
+        (and refused for what it says), and the file for its first bytes."""
+        angle = b'--bnd\r\nContent-Disposition: form-data; name="angle"\r\n\r\n%s\r\n'
+        cases = {"field": (file_part("bnd", self.jpeg) + angle % b"-90", 400, "invalid_parameter",
+                           "angle must be one of"),
+                 "file": (angle % b"90" + file_part("bnd", b"-" + self.jpeg), 415,
+                          "unsupported_media_type", "")}
+        for what, (parts, want, code, message) in cases.items():
+            # the preamble (ignored) puts the "-" last in a piece
+            cut = parts.index(b"\r\n\r\n-") + 5
+            preamble = b"p" * ((-cut - 2) % READ_PIECE) + b"\r\n"
+            body = preamble + parts + b"--bnd--\r\n"
+            self.assertEqual((len(preamble) + cut) % READ_PIECE, 0)
+            for kind, head, pieces in (
+                    ("length", multipart_head("/rotate", "bnd", length=len(body)), [body]),
+                    ("chunked", multipart_head("/rotate", "bnd", chunked=True), chunks(body))):
+                with self.subTest(part=what, body=kind):
+                    status, answer = raw_request(self.svc.http_port, head, pieces)
+                    self.assertEqual(status, want, answer[:300])
+                    error = self.json_error(answer)
+                    self.assertEqual(error["code"], code, error)
+                    self.assertIn(message, error["message"])
+        self.assertEqual(self.svc.get("/health")[0], 200)
+        st, _ = self.svc.run_job("rotate", {"file": ("Dune.jpg", self.jpeg)}, {"angle": 90})
+        self.assertEqual(st["status"], "complete")
 
     def test_slow_upload_is_cut_off_and_others_are_served(self):
         body = file_part("bnd", self.jpeg[:4000]) + b"--bnd--\r\n"

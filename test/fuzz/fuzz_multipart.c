@@ -2,10 +2,11 @@
  *
  * Input: two bytes choosing a split point, then a body delimited by the
  * boundary "bNd". The body is parsed whole, in two pieces split at that
- * point, and (when small) one byte at a time; the three runs must agree on
- * the result, the error code and every callback (part data concatenated),
- * and callbacks must come in begin/data/end order. The body is also tried as
- * a Content-Type value for multipart_boundary().
+ * point, in pieces of 1 + split % 97 bytes, and (when small) one byte at a
+ * time; all runs must agree on the result, the error code and every callback
+ * (part data concatenated), and callbacks must come in begin/data/end
+ * order. The body is also tried as a Content-Type value for
+ * multipart_boundary().
  *
  * The same body is then received by upload_receive() from an in-memory
  * upload_body_t (the HTTP layer's abstraction), read in pieces of the split
@@ -257,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     outcome_t whole = s_run(body, len, len, len ? len : 1);
     s_same(whole, s_run(body, len, split % (len + 1), len ? len : 1));
+    s_same(whole, s_run(body, len, 0, 1 + split % 97));
     if (len <= BYTEWISE_MAX)
         s_same(whole, s_run(body, len, 0, 1));
     s_content_type(data + 2, len);

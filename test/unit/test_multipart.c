@@ -164,6 +164,20 @@ static void test_boundary_lookalikes_in_data(void **state)
              "[d|~|~]a\r\n--XbOuN\r\r\n--XbOuNdArx--" B "\r\n\r\n-\r\n--XbOuNdArX\r\n\r\r[end]");
 }
 
+/* A part's data may open with what looks like the start of a delimiter:
+ * the CRLF that ends the part's headers is not the delimiter's CRLF, in any
+ * chunking (a chunk ending just after "\r\n\r\n-" once passed on a piece
+ * of data of a negative length). */
+static void test_data_opening_like_a_delimiter(void **state)
+{
+    (void)state;
+    CHECK_OK("--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\n--x\r\n"
+             "--" B "\r\nContent-Disposition: form-data; name=b\r\n\r\n-\r\n"
+             "--" B "\r\nContent-Disposition: form-data; name=c\r\n\r\n--" B "x\r\n"
+             "--" B "--",
+             "[a|~|~]--x[end][b|~|~]-[end][c|~|~]--" B "x[end]");
+}
+
 static void test_quoted_names(void **state)
 {
     (void)state;
@@ -382,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_padding_after_boundary),
         cmocka_unit_test(test_empty_part_and_empty_name_value),
         cmocka_unit_test(test_boundary_lookalikes_in_data),
+        cmocka_unit_test(test_data_opening_like_a_delimiter),
         cmocka_unit_test(test_quoted_names),
         cmocka_unit_test(test_binary_data),
         cmocka_unit_test(test_malformed),
