@@ -23,6 +23,7 @@ static bool s_may_see(const http_req_t *r, const job_t *job)
 
 int h_load_job(const http_req_t *r, job_t *job)
 {
+    *job = (job_t){.progress = -1}; /* empty until loaded: the store leaves it as it is */
     if (!job_id_valid(r->id)) {
         img_error_set(IMG_E_NOT_FOUND, "no job has that id");
         return -1;

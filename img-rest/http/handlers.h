@@ -22,7 +22,9 @@ typedef struct {
 /* h_common.c: the job of the path's id (r->id); with r->op, it must be that
  * operation's job; with API keys on, the job of the request's key; its
  * progress from memory while it is processing. 0, or -1 with img_error
- * (IMG_E_NOT_FOUND for an invalid or unknown id, or another key's job). */
+ * (IMG_E_NOT_FOUND for an invalid or unknown id, or another key's job).
+ * *job is written either way: on -1 it is empty, and job_clear() on it is
+ * harmless, so a caller may clear it whatever the result. */
 int h_load_job(const http_req_t *r, job_t *job);
 /* h_common.c: whose jobs the request may see: with API keys on, its key's
  * client name (http_guard_client), the jobs' `client`; "" for every job. */
