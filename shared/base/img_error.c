@@ -1,5 +1,7 @@
 #include "img_error.h"
 
+#include "utf8_text.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@ void img_error_set(img_errcode_t code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s_message, sizeof s_message, fmt, ap);
     va_end(ap);
+    utf8_text_clean(s_message);
 }
 
 void img_error_set_io(int err, const char *fmt, ...)
@@ -57,6 +60,7 @@ void img_error_set_io(int err, const char *fmt, ...)
     va_end(ap);
     s_code = (err == ENOSPC || err == EDQUOT) ? IMG_E_INSUFFICIENT_STORAGE : IMG_E_INTERNAL;
     snprintf(s_message, sizeof s_message, "%s: %s", what, strerror(err));
+    utf8_text_clean(s_message);
 }
 
 img_errcode_t img_error_code(void)

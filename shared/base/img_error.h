@@ -40,7 +40,9 @@ typedef enum {
     IMG_E_COUNT
 } img_errcode_t;
 
-/* Sets this thread's error; printf-style message, truncated to 511 bytes. */
+/* Sets this thread's error; printf-style message, truncated to 511 bytes
+ * and made valid UTF-8 (utf8_text_clean): it goes into JSON answers whatever
+ * bytes a bounded "%.64s" cut. */
 void img_error_set(img_errcode_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* For a failed file system call with errno err: IMG_E_INSUFFICIENT_STORAGE

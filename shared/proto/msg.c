@@ -3,6 +3,7 @@
 
 #include "img_error.h"
 #include "msg_schema.h"
+#include "utf8_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -154,10 +155,7 @@ static json_t *s_text(const char *text)
     if (j)
         return j;
     char copy[sizeof((msg_t *)0)->error_message];
-    size_t n = 0;
-    for (const char *p = text; *p && n + 1 < sizeof copy; p++)
-        copy[n++] = (unsigned char)*p >= 0x80 ? '?' : *p;
-    copy[n] = '\0';
+    utf8_text_copy(copy, sizeof copy, text);
     return json_string(copy);
 }
 
@@ -244,7 +242,7 @@ static int s_take_error(json_t *v, msg_t *m)
         s_take_string(json_object_get(v, "code"), m->error_code, sizeof m->error_code) < 0)
         return -1;
     if (json_is_string(message))
-        snprintf(m->error_message, sizeof m->error_message, "%s", json_string_value(message));
+        utf8_text_copy(m->error_message, sizeof m->error_message, json_string_value(message));
     return 0;
 }
 

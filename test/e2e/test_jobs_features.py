@@ -279,7 +279,10 @@ class Webhooks(JobsTestCase):
                     "http://127.0.0.2:%d/" % port, "http://0.0.0.0:%d/" % port,
                     "http://[::ffff:10.0.0.1]/", "http://224.0.0.1/",
                     "ftp://127.0.0.1/", "http://user:pw@127.0.0.1:%d/" % port, "not a url",
-                    "http://no-such-host.invalid/"):
+                    "http://no-such-host.invalid/",
+                    # the message quotes a bounded part of the host: cut
+                    # inside a character, it must still be a JSON error
+                    "http://a" + "\u00e9" * 120 + "/"):
             for where in ("fields", "query"):
                 code, _, body = self.svc.post_job(
                     "resize", files={"file": ("p.jpg", small_jpeg())},

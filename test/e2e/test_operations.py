@@ -475,6 +475,9 @@ class MoreOperationsTest(ServiceTestCase):
              "steps[2]: op must name"),
             ([{"op": "rotate", "angle": 90, "sigma": 1}], 400, "steps[0] (rotate): unknown parameter 'sigma'"),
             ([{"op": "rotate"}], 400, "steps[0] (rotate): angle is required"),
+            # the message quotes 64 bytes of the name, which cut an é in two
+            ([{"op": "rotate", "angle": 90, "a" + "\u00e9" * 40: 1}], 400,
+             "steps[0] (rotate): unknown parameter 'a" + "\u00e9" * 31 + "?'"),
             ([{"op": "flip"}, {"op": "blur", "sigma": 0}], 400, "steps[1] (blur): sigma must be a number"),
             ([{"op": "flip"}, {"op": "flip", "direction": "up"}], 400, "steps[1] (flip): direction must be one of"),
             ([{"op": "resize", "width": 100}, {"op": "crop", "left": 50, "width": 60, "height": 10}], 422,
