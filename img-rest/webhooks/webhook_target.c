@@ -163,9 +163,10 @@ static int s_host_port(const char *url, char *host, size_t size, char *port, siz
     const char *end = p + auth, *colon = NULL;
     if (*p == '[') {
         const char *close = memchr(p, ']', auth);
-        if (!close)
+        size_t hl = close ? (size_t)(close - p - 1) : 0;
+        if (hl == 0 || hl >= size)
             return -1;
-        snprintf(host, size, "%.*s", (int)(close - p - 1), p + 1);
+        snprintf(host, size, "%.*s", (int)hl, p + 1);
         colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
     } else {
         colon = memchr(p, ':', auth);
@@ -174,8 +175,11 @@ static int s_host_port(const char *url, char *host, size_t size, char *port, siz
             return -1;
         snprintf(host, size, "%.*s", (int)hl, p);
     }
-    if (colon)
-        snprintf(port, psize, "%.*s", (int)(end - colon - 1), colon + 1);
+    size_t pl = colon ? (size_t)(end - colon - 1) : 0;
+    if (pl >= psize) /* never cut: what is checked is what is called */
+        return -1;
+    if (pl > 0) /* an empty port is the scheme's (RFC 3986) */
+        snprintf(port, psize, "%.*s", (int)pl, colon + 1);
     else
         snprintf(port, psize, "%s", tls ? "443" : "80");
     return host[0] ? 0 : -1;

@@ -206,6 +206,9 @@ static void test_bad_urls(void **state)
         "http:///path",
         "https://:443/",
         "http://[::1",
+        "http://[]/",
+        /* a port too long to check as written */
+        "http://8.8.8.8:0000000000000000080/",
         /* credentials, or an '@' in the authority whatever comes before it */
         "http://user:pass@8.8.8.8/",
         "http://user@8.8.8.8/",
@@ -219,6 +222,12 @@ static void test_bad_urls(void **state)
     longer[sizeof longer - 1] = '\0';
     memcpy(longer, "http://8.8.8.8/", 15);
     s_refused(longer, "");
+    /* a bracketed host too long to check as written */
+    char host[400];
+    memset(host, 'f', sizeof host);
+    memcpy(host, "http://[", 8);
+    memcpy(host + sizeof host - 4, "]/", 3);
+    s_refused(host, "0.0.0.0/0,::/0");
 }
 
 static void test_literal_urls(void **state)
@@ -229,6 +238,7 @@ static void test_literal_urls(void **state)
     s_accepted("HTTPS://8.8.8.8/", "");
     s_accepted("http://[2001:4860:4860::8888]:8080/hook", "");
     s_accepted("http://8.8.8.8#@127.0.0.1/", ""); /* the host ends at '#' */
+    s_accepted("http://8.8.8.8:/hook", "");       /* an empty port: the scheme's */
     s_refused("http://127.0.0.1:8080/hook", "");
     s_refused("http://127.0.0.1#@8.8.8.8/", "");
     s_refused("http://10.0.0.1/", "");
