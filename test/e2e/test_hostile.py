@@ -197,7 +197,9 @@ class HostileFiles(ServiceTestCase):
         t0 = time.monotonic()
         err = self.assertError(self.svc.post_job("resize", files={"file": ("bomb.png", self.bomb)}),
                                422, "image_too_large")
-        self.assertLess(time.monotonic() - t0, 2.0)
+        # from the header: decoding its 900 megapixels would take minutes
+        # (the margin is for an ASan build on a busy machine)
+        self.assertLess(time.monotonic() - t0, 10.0)
         self.assertIn("30000", err["message"])
 
     def test_untrusted_and_unknown_formats_refused(self):
@@ -494,7 +496,8 @@ class TimeLimit(ServiceTestCase):
                 elapsed = time.monotonic() - t0
                 self.assertEqual(st["status"], "failed", st)
                 self.assertEqual(st["error"]["code"], "timeout", st)
-                self.assertLess(elapsed, 3.5, "%s took %.1f s to stop" % (op, elapsed))
+                # soon after the 1 s limit (with room for a slow ASan engine)
+                self.assertLess(elapsed, 8.0, "%s took %.1f s to stop" % (op, elapsed))
         self.assertIsNone(engine.poll())
         st, _ = self.svc.run_job("resize", {"file": ("Dune.jpg", read_file(JPEG_PHOTO))},
                                  {"width": 50})

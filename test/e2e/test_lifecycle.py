@@ -131,9 +131,11 @@ class LinkDrop(ServiceTestCase):
         child = int(subprocess.run(["pgrep", "-P", str(self.svc.engines[0].pid)],
                                    capture_output=True, text=True, check=True).stdout.split()[0])
         os.kill(child, signal.SIGSTOP)
-        time.sleep(2.0)  # img-rest drops it as silent and requeues its jobs
-        st, _, ready = self.svc.get_json("/ready")
-        self.assertEqual(st, 503, ready)
+        # img-rest drops it as silent (3 heartbeats) and requeues its jobs
+        deadline = time.monotonic() + 30
+        while self.svc.get_json("/ready")[0] != 503:
+            self.assertLess(time.monotonic(), deadline, "the frozen engine was never dropped")
+            time.sleep(0.1)
         os.kill(child, signal.SIGCONT)
         self.svc.wait_ready()
         burst.assert_all_complete()
@@ -243,25 +245,27 @@ class Waiting(ServiceTestCase):
 
     def test_wait_answers_at_completion(self):
         st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
-                                        fields={"mode": "sleep", "ms": 1500})
+                                        fields={"mode": "sleep", "ms": 500})
         self.assertEqual(st, 202)
         t0 = time.monotonic()
         st, _, job = self.svc.get_json("/test_fault/status/%s?wait=5" % body["id"])
         elapsed = time.monotonic() - t0
         self.assertEqual((st, job["status"]), (200, "complete"))
-        self.assertGreater(elapsed, 0.8, "answered before the job could have finished")
+        self.assertGreater(elapsed, 0.3, "answered before the job could have finished")
+        # a missed wake-up answers at the 5 s time-out: the margin is for
+        # a slow (ASan) engine on a busy machine
         self.assertLess(elapsed, 4.5, "did not answer at completion")
 
     def test_wait_times_out_with_current_status(self):
         st, _, body = self.svc.post_job("test_fault", files={"file": ("p.jpg", small_jpeg())},
-                                        fields={"mode": "sleep", "ms": 4000})
+                                        fields={"mode": "sleep", "ms": 8000})
         t0 = time.monotonic()
         st, _, job = self.svc.get_json("/test_fault/status/%s?wait=1" % body["id"])
         elapsed = time.monotonic() - t0
         self.assertEqual(st, 200)
         self.assertIn(job["status"], ("queued", "processing"))
         self.assertGreater(elapsed, 0.9)
-        self.assertLess(elapsed, 3.0)
+        self.assertLess(elapsed, 5.0)
         # (the result route of an unfinished job: NoEngine)
 
     def test_bad_wait_values(self):
@@ -395,8 +399,9 @@ class Waiters(ServiceTestCase):
         for t in threads:
             t.join()
         times.sort()
-        self.assertLess(times[0], 1.0, "the third waiter was not answered at once: %r" % times)
-        self.assertGreater(times[1], 2.0, "the first two should have waited: %r" % times)
+        # the two held wait for the job (4 s); the third does not
+        self.assertLess(times[0], 2.0, "the third waiter was not answered at once: %r" % times)
+        self.assertGreater(times[1], 2.5, "the first two should have waited: %r" % times)
         self.assertEqual(self.svc.get("/health")[0], 200)
 
 
@@ -406,10 +411,20 @@ class Metrics(ServiceTestCase):
     def test_counters_follow_the_work(self):
         before = self.svc.metrics()  # Prometheus text, or it raises
         Burst(self, self.svc, 3).assert_all_complete()
-        after = self.svc.metrics()
+        finished = 'img_jobs_finished_total{operation="resize",outcome="complete"}'
 
         def delta(key):
             return after[key] - before.get(key, 0)
+
+        # a counter moves just after the state a client saw is stored: read
+        # until the work is counted (a wrong count stays wrong)
+        deadline = time.monotonic() + 15
+        while True:
+            after = self.svc.metrics()
+            if (delta(finished) == 3 and after["img_jobs_in_flight"] == 0) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
 
         self.assertEqual(delta('img_jobs_submitted_total{operation="resize"}'), 3)
         self.assertEqual(delta('img_jobs_finished_total{operation="resize",outcome="complete"}'), 3)
@@ -484,9 +499,14 @@ class GracefulShutdown(ServiceTestCase):
                 p.send_signal(signal.SIGTERM)
         for p in self.svc.engines:
             self.assertEqual(p.wait(timeout=30), 0)
-        self.assertLess(time.monotonic() - t0, 10 + 5, "did not respect shutdown_grace_s")
-        # handed back: queued again, for the next engine
-        self.assertEqual(self.svc.get_json("/jobs/" + body["id"])[2]["status"], "queued")
+        # (the grace, 10 s, and an ASan exit's leak check on a busy machine)
+        self.assertLess(time.monotonic() - t0, 10 + 15, "did not respect shutdown_grace_s")
+        # handed back: queued again, for the next engine (img-rest reads the
+        # engine's `release` on its own time)
+        deadline = time.monotonic() + 30
+        while self.svc.get_json("/jobs/" + body["id"])[2]["status"] != "queued":
+            self.assertLess(time.monotonic(), deadline, "the job was never handed back")
+            time.sleep(0.05)
 
     def test_head_has_headers_and_no_body(self):
         import socket

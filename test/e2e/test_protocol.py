@@ -17,9 +17,11 @@ RESULT = {"width": 64, "height": 40, "format": "jpeg", "bytes": 10}
 
 class Protocol(ServiceTestCase):
     ENGINES = 0
-    # img-rest drops an engine silent for 3 heartbeats (0.6 s); fake engines
-    # with heartbeat_ms beat at the same pace while a test waits.
-    CONFIG = {"heartbeat_ms": 200, "lease_ms": 3000, "max_attempts": 3, "job_timeout_s": 7}
+    # img-rest drops an engine silent for 3 heartbeats (3 s); fake engines
+    # beat every 0.2 s, but only while a test waits on them: the margin
+    # covers the HTTP calls (an upload under ASan, on a busy machine) a test
+    # makes while an engine holds a job. Leases outlast them too.
+    CONFIG = {"heartbeat_ms": 1000, "lease_ms": 10000, "max_attempts": 3, "job_timeout_s": 7}
 
     @classmethod
     def setUpClass(cls):

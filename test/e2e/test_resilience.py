@@ -631,12 +631,18 @@ class Replicas(OwnServices):
 
     def test_replica_killed_mid_burst_its_engines_move_and_no_job_is_lost(self):
         a, b = self.a, self.b
-        # engines until both replicas have one (each engine's name picks
-        # where it starts); at most 8 (all on one side 7 times: 1 in 128)
+        # two engines, one on each replica: each engine's name (a new one
+        # for each process) picks where it starts, so while both are on one
+        # side the second is replaced (20 draws: all on one side 1 in 10^6)
         self.start_engines(2)
-        while min(self.workers(a), self.workers(b)) == 0:
-            self.assertLess(len(a.engines), 8, "every engine attached to the same replica")
+        for _ in range(20):
+            if min(self.workers(a), self.workers(b)) > 0:
+                break
+            a.kill_engine(len(a.engines) - 1, signal.SIGTERM)
+            a.engines.pop()
+            self.wait_workers(lambda on_a, on_b: on_a + on_b == len(a.engines))
             self.start_engines(1)
+        self.assertEqual(min(self.workers(a), self.workers(b)), 1, "every engine on one replica")
         n_engines = len(a.engines)
         engine_children = [a.child_pid(p) for p in a.engines]
         burst = Jobs(self, a, 60, sleep_ms=300)
