@@ -7,6 +7,10 @@
 #
 #   FUZZ_SECONDS=300 scripts/fuzz.sh            # all targets
 #   scripts/fuzz.sh fuzz_multipart              # some targets
+#
+# The committed corpora were grown by longer runs kept in a folder of their
+# own, then merged (only inputs that add coverage):
+#   build-fuzz/test/fuzz/T -merge=1 NEW_DIR test/fuzz/corpus/T LONG_RUN_DIR
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
