@@ -7,7 +7,7 @@
 
 #include "job_files.h"
 #include "job_orphans.h"
-#include "job_store.h"
+#include "ts_store.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,14 +26,8 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     fx->folder = ts_folder_new("orphans");
-    char db[PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/jobs.db", fx->folder->root);
-    fx->store = job_store_open(db);
-    assert_non_null(fx->store);
-    job_t job = {.status = JOB_QUEUED, .created_at = 1, .progress = -1};
-    memcpy(job.id, fx->folder->id, sizeof job.id);
-    snprintf(job.operation, sizeof job.operation, "resize");
-    assert_int_equal(job_store_insert(fx->store, &job, NULL, NULL), 0);
+    fx->store = ts_store_open(fx->folder);
+    ts_store_add_queued(fx->store, fx->folder);
     *state = fx;
     return 0;
 }

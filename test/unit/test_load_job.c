@@ -9,7 +9,7 @@
 #include "handlers.h"
 #include "img_error.h"
 #include "job_events.h"
-#include "job_store.h"
+#include "ts_store.h"
 #include "op_catalog.h"
 
 #include <stdio.h>
@@ -24,19 +24,11 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     fx->folder = ts_folder_new("load-job");
-    char db[PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/jobs.db", fx->folder->root);
     fx->app.cfg = &fx->folder->cfg;
-    fx->app.store = job_store_open(db);
+    fx->app.store = ts_store_open(fx->folder);
     fx->app.events = job_events_new();
-    assert_non_null(fx->app.store);
     assert_non_null(fx->app.events);
-    job_t job = {.status = JOB_QUEUED, .created_at = 1, .progress = -1};
-    memcpy(job.id, fx->folder->id, sizeof job.id);
-    snprintf(job.operation, sizeof job.operation, "resize");
-    job.params = json_pack("{s:i}", "width", 10);
-    assert_int_equal(job_store_insert(fx->app.store, &job, NULL, NULL), 0);
-    job_clear(&job);
+    ts_store_add_queued(fx->app.store, fx->folder);
     *state = fx;
     return 0;
 }

@@ -7,7 +7,7 @@
 
 #include "img_error.h"
 #include "job_files.h"
-#include "job_store.h"
+#include "ts_store.h"
 #include "op_catalog.h"
 #include "result_cache.h"
 
@@ -44,10 +44,7 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     fx->folder = ts_folder_new("result-cache");
-    char db[PATH_MAX + 16];
-    snprintf(db, sizeof db, "%s/jobs.db", fx->folder->root);
-    fx->store = job_store_open(db);
-    assert_non_null(fx->store);
+    fx->store = ts_store_open(fx->folder);
     fx->op = op_catalog_find("resize");
     assert_non_null(fx->op);
     ts_write_input(fx->folder, "file", INPUT_BYTES, strlen(INPUT_BYTES));
