@@ -65,6 +65,14 @@ void job_store_notify_progress(job_store_t *base, const char *id, int percent)
     pthread_rwlock_unlock(&base->listener_lock);
 }
 
+void job_store_notify_due(job_store_t *base)
+{
+    pthread_rwlock_rdlock(&base->listener_lock);
+    if (base->listener.deliveries_due)
+        base->listener.deliveries_due(base->listener.arg);
+    pthread_rwlock_unlock(&base->listener_lock);
+}
+
 int job_store_publish_progress(job_store_t *self, const char *id, int percent)
 {
     assert(self && id && percent >= 0 && percent <= 100);

@@ -87,11 +87,17 @@ typedef struct {
     int attempts; /* calls made so far */
 } job_delivery_t;
 
-/* Who hears of changes (job_store_listen). Both are called on a store
- * thread, or on the thread that made the change; they must be quick. */
+/* Who hears of changes (job_store_listen). Each is called on a store
+ * thread, or on the thread that made the change; they must be quick; any
+ * may be NULL. deliveries_due is called, on the thread that made the change,
+ * when a change made through this handle made a webhook delivery due (a job
+ * with a callback finished, failed by expiry, or was inserted as a reused
+ * result); another replica's are not announced here (its own handle's
+ * listener hears of them). */
 typedef struct {
     void (*changed)(void *arg, const char *id);               /* a job changed ("": any) */
     void (*progress)(void *arg, const char *id, int percent); /* a running job's progress */
+    void (*deliveries_due)(void *arg);                        /* a webhook delivery is due */
     void *arg;
 } job_store_listener_t;
 

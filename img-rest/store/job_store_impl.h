@@ -55,9 +55,11 @@ struct job_store {
 void job_store_base_init(job_store_t *base, const job_store_ops_t *ops);
 void job_store_base_clear(job_store_t *base);
 
-/* For backends: tell the listener that job id changed / made progress. */
+/* For backends: tell the listener that job id changed / made progress / that
+ * a webhook delivery became due. */
 void job_store_notify_changed(job_store_t *base, const char *id);
 void job_store_notify_progress(job_store_t *base, const char *id, int percent);
+void job_store_notify_due(job_store_t *base);
 
 /* For backends: 0 when a queue of `queued` jobs has room under max_queued,
  * else -1 with IMG_E_QUEUE_FULL. */

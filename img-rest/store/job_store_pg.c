@@ -225,8 +225,8 @@ static const char *const s_sql[S_STMT_COUNT] = {
                  " lease_engine = NULL, lease_broker = NULL, lease_expires = NULL"
                  " WHERE id = $1 AND status = 'processing' AND dispatch = $2 RETURNING id),"
                  " d AS (UPDATE callbacks SET due_at = $7::bigint WHERE job_id IN"
-                 " (SELECT id FROM f) AND state = 'pending' AND due_at IS NULL)"
-                 " SELECT id FROM f",
+                 " (SELECT id FROM f) AND state = 'pending' AND due_at IS NULL RETURNING job_id)"
+                 " SELECT id, (SELECT count(*) FROM d) FROM f",
     /* requeue, and the late one that un-charges a lapsed dispatch */
     [S_REQUEUE] = "UPDATE jobs SET attempts = CASE WHEN status = 'queued' THEN attempts - 1"
                   " ELSE attempts END, status = 'queued', lost_dispatch = 0,"
@@ -256,8 +256,8 @@ static const char *const s_sql[S_STMT_COUNT] = {
         " AND lease_expires < $1::bigint FOR UPDATE SKIP LOCKED) RETURNING id, status),"
         " d AS (UPDATE callbacks SET due_at = $1::bigint WHERE job_id IN"
         " (SELECT id FROM x WHERE status = 'failed') AND state = 'pending'"
-        " AND due_at IS NULL)"
-        " SELECT id FROM x",
+        " AND due_at IS NULL RETURNING job_id)"
+        " SELECT id, (SELECT count(*) FROM d) FROM x",
     /* delete (its callback and idempotency key go with it) */
     [S_DELETE] = "DELETE FROM jobs WHERE id = $1" S_RETURNING,
     /* purge: $1 finished before, $2 keys remembered since */
@@ -566,6 +566,20 @@ static int s_changed(PGresult *res)
     return n;
 }
 
+/* The rows of a transition that makes deliveries due (its second column:
+ * how many), announcing them; -1 when res is NULL. */
+static int s_changed_due(job_store_t *base, PGresult *res)
+{
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    bool due = n > 0 && PQnfields(res) > 1 && atoi(PQgetvalue(res, 0, 1)) > 0;
+    PQclear(res);
+    if (due)
+        job_store_notify_due(base);
+    return n;
+}
+
 /* ---- rows ---- */
 
 static void s_copy(char *dst, size_t cap, const PGresult *res, int row, int col)
@@ -770,6 +784,8 @@ static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opt
         result = -1;
 done:
     s_release(s, slot, conn);
+    if (result == 0 && job->status == JOB_COMPLETE && opts->callback_url)
+        job_store_notify_due(base); /* a reused result's delivery */
     return result;
 }
 
@@ -881,7 +897,7 @@ static int s_finish(job_store_t *base, const char *id, int dispatch, const json_
     s_text(&p, error_code);
     s_text(&p, failed ? (error_message && *error_message ? error_message : "failed") : NULL);
     s_int(&p, now);
-    int changed = s_changed(s_run((s_store_t *)base, S_FINISH, &p, "finish"));
+    int changed = s_changed_due(base, s_run((s_store_t *)base, S_FINISH, &p, "finish"));
     s_params_clear(&p);
     return changed < 0 ? -1 : changed > 0;
 }
@@ -909,7 +925,7 @@ static int s_expire(job_store_t *base, int64_t now, int max_attempts)
     s_int(&p, now);
     s_int(&p, max_attempts);
     s_text(&p, img_error_code_name(IMG_E_WORKER_LOST));
-    return s_changed(s_run((s_store_t *)base, S_EXPIRE, &p, "expire"));
+    return s_changed_due(base, s_run((s_store_t *)base, S_EXPIRE, &p, "expire"));
 }
 
 static int s_delete(job_store_t *base, const char *id, job_t *deleted)

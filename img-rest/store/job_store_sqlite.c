@@ -464,6 +464,16 @@ static int s_insert_job(s_store_t *s, const job_t *job)
     return s_exec(s, st, rc, "insert") < 0 ? -1 : 0;
 }
 
+/* With the lock held, in the transaction that finished jobs: their pending
+ * deliveries are due at now. The number made due, or -1. */
+static int s_deliveries_due(s_store_t *s, int64_t now, const char *what)
+{
+    sqlite3_stmt *st = s_stmt(s, S_CALLBACKS_DUE);
+    int rc = SQLITE_OK;
+    s_bind_int64(st, 1, now, &rc);
+    return s_exec(s, st, rc, what);
+}
+
 static int s_insert_callback(s_store_t *s, const job_t *job, const char *url)
 {
     sqlite3_stmt *st = s_stmt(s, S_CALLBACK_PUT);
@@ -472,13 +482,10 @@ static int s_insert_callback(s_store_t *s, const job_t *job, const char *url)
     s_bind_text(st, 2, url, &rc);
     if (s_exec(s, st, rc, "callback") < 0)
         return -1;
-    if (job->status != JOB_COMPLETE)
-        return 0;
     /* a reused result: its delivery is due now */
-    st = s_stmt(s, S_CALLBACKS_DUE);
-    rc = SQLITE_OK;
-    s_bind_int64(st, 1, job_now_ms(), &rc);
-    return s_exec(s, st, rc, "callback") < 0 ? -1 : 0;
+    if (job->status == JOB_COMPLETE && s_deliveries_due(s, job_now_ms(), "callback") < 0)
+        return -1;
+    return 0;
 }
 
 /* With the lock held, in the insert's transaction. */
@@ -534,6 +541,8 @@ static int s_insert(job_store_t *base, const job_t *job, const job_insert_t *opt
     }
     if (result == 0)
         job_store_notify_changed(base, job->id);
+    if (result == 0 && job->status == JOB_COMPLETE && opts->callback_url)
+        job_store_notify_due(base); /* a reused result's delivery */
     return result;
 }
 
@@ -732,7 +741,7 @@ static int s_finish(job_store_t *base, const char *id, int dispatch, const json_
 {
     s_store_t *s = (s_store_t *)base;
     bool failed = error_code != NULL;
-    int changed = -1;
+    int changed = -1, due = 0;
     pthread_mutex_lock(&s->lock);
     if (s_exec_sql(s, "BEGIN IMMEDIATE") < 0)
         goto done;
@@ -747,13 +756,8 @@ static int s_finish(job_store_t *base, const char *id, int dispatch, const json_
                 &rc);
     s_bind_int64(st, 7, now, &rc);
     changed = s_exec(s, st, rc, "finish");
-    if (changed > 0) {
-        st = s_stmt(s, S_CALLBACKS_DUE);
-        rc = SQLITE_OK;
-        s_bind_int64(st, 1, now, &rc);
-        if (s_exec(s, st, rc, "finish") < 0)
-            changed = -1;
-    }
+    if (changed > 0 && (due = s_deliveries_due(s, now, "finish")) < 0)
+        changed = -1;
     if (changed < 0 || s_exec_sql(s, "COMMIT") < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         changed = -1;
@@ -762,6 +766,8 @@ done:
     pthread_mutex_unlock(&s->lock);
     if (changed > 0)
         job_store_notify_changed(base, id);
+    if (changed > 0 && due > 0)
+        job_store_notify_due(base);
     return changed < 0 ? -1 : changed > 0;
 }
 
@@ -811,7 +817,7 @@ static int s_expire(job_store_t *base, int64_t now, int max_attempts)
 {
     s_store_t *s = (s_store_t *)base;
     char(*ids)[JOB_ID_LEN + 1] = calloc(S_MAX_CHANGED, sizeof *ids);
-    int n = -1;
+    int n = -1, due = 0;
     if (!ids) {
         img_error_set(IMG_E_INTERNAL, "job store: out of memory");
         return -1;
@@ -827,13 +833,8 @@ static int s_expire(job_store_t *base, int64_t now, int max_attempts)
     n = rc == SQLITE_OK ? s_collect_ids(s, st, ids, S_MAX_CHANGED, "expire")
                         : (s_fail(s, "expire"), -1);
     sqlite3_reset(st);
-    if (n > 0) { /* the jobs failed now: their deliveries are due */
-        st = s_stmt(s, S_CALLBACKS_DUE);
-        rc = SQLITE_OK;
-        s_bind_int64(st, 1, now, &rc);
-        if (s_exec(s, st, rc, "expire") < 0)
-            n = -1;
-    }
+    if (n > 0 && (due = s_deliveries_due(s, now, "expire")) < 0) /* the jobs failed now */
+        n = -1;
     if (n < 0 || s_exec_sql(s, "COMMIT") < 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         n = -1;
@@ -842,6 +843,8 @@ done:
     pthread_mutex_unlock(&s->lock);
     for (int i = 0; i < n && i < S_MAX_CHANGED; i++)
         job_store_notify_changed(base, ids[i]);
+    if (n > 0 && due > 0)
+        job_store_notify_due(base);
     free(ids);
     return n;
 }

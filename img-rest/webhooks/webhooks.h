@@ -31,7 +31,8 @@ typedef struct webhooks webhooks_t;
 webhooks_t *webhooks_new(const img_config_t *cfg, job_store_t *store);
 void webhooks_destroy(webhooks_t **self);
 
-/* A job ended: look for due deliveries now. Any thread. */
+/* A delivery became due (job_store_listener_t.deliveries_due): look at the
+ * outbox now. Any thread. */
 void webhooks_wake(webhooks_t *self);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct {
     int n; /* changes heard (only the first EV_MAX kept) */
     char ids[EV_MAX][JOB_ID_LEN + 1];
     int n_progress;
+    int n_due; /* deliveries_due notices */
     char progress_ids[64][JOB_ID_LEN + 1];
     int percents[64];
 } heard_t;
@@ -94,9 +95,29 @@ static void s_on_progress(void *arg, const char *id, int percent)
     pthread_mutex_unlock(&h->lock);
 }
 
+static void s_on_due(void *arg)
+{
+    heard_t *h = arg;
+    pthread_mutex_lock(&h->lock);
+    h->n_due++;
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void s_listen(job_store_t *store, heard_t *h)
 {
-    job_store_listen(store, &(job_store_listener_t){s_on_changed, s_on_progress, h});
+    job_store_listen(store, &(job_store_listener_t){.changed = s_on_changed,
+                                                    .progress = s_on_progress,
+                                                    .deliveries_due = s_on_due,
+                                                    .arg = h});
+}
+
+/* deliveries_due notices heard so far (they come on the changing thread). */
+static int s_due_heard(heard_t *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->n_due;
+    pthread_mutex_unlock(&h->lock);
+    return n;
 }
 
 static int s_heard_mark(heard_t *h)
@@ -522,6 +543,7 @@ static void test_insert_complete(void **state)
                    .callback = "https://example.test/hook"};
     int64_t before = job_now_ms();
     assert_int_equal(s_insert_spec(f->store, &spec, id, NULL), 0);
+    assert_int_equal(s_due_heard(&f->heard), 1);
     job_t job;
     assert_int_equal(job_store_get(f->store, id, &job), 0);
     assert_int_equal(job.status, JOB_COMPLETE);
@@ -1484,9 +1506,11 @@ static void test_outbox(void **state)
     s_claim_ok(f->store, "e", 5000, &job); /* a */
     job_clear(&job);
     assert_int_equal(job_store_outbox_claim(f->store, INT64_MAX - 1, INT64_MAX, d, 4), 0);
+    assert_int_equal(s_due_heard(&f->heard), 0); /* queued or running: nothing due */
 
-    /* a finishes at 1000: its delivery is due then */
+    /* a finishes at 1000: its delivery is due then, and the listener hears so */
     assert_int_equal(s_finish_ok(f->store, a, 1, 1000), 1);
+    assert_int_equal(s_due_heard(&f->heard), 1);
     assert_int_equal(job_store_outbox_claim(f->store, 999, 2000, d, 4), 0);
     assert_int_equal(job_store_outbox_claim(f->store, 1000, 2000, d, 4), 1);
     assert_string_equal(d[0].id, a);
@@ -1513,6 +1537,7 @@ static void test_outbox(void **state)
     s_claim_ok(f->store, "e", 5000, &job);
     job_clear(&job);
     assert_int_equal(job_store_expire(f->store, 7000, 1), 1);
+    assert_int_equal(s_due_heard(&f->heard), 2);
     assert_int_equal(job_store_outbox_claim(f->store, 6999, 8000, d, 4), 0);
     assert_int_equal(job_store_outbox_claim(f->store, 7000, 8000, d, 4), 1);
     assert_string_equal(d[0].id, b);
@@ -1525,6 +1550,17 @@ static void test_outbox(void **state)
     assert_null(job.callback);
     job_clear(&job);
     assert_int_equal(job_store_outbox_record(f->store, c, 200, true, 0), 0);
+    /* nor does c's end make anything due, ended well or by expiry */
+    s_claim_ok(f->store, "e", 5000, &job);
+    assert_string_equal(job.id, c);
+    assert_int_equal(s_finish_ok(f->store, c, job.dispatch, 9000), 1);
+    job_clear(&job);
+    char e[JOB_ID_LEN + 1];
+    s_insert(f->store, "resize", 4, e);
+    s_claim_ok(f->store, "e", 5000, &job);
+    job_clear(&job);
+    assert_int_equal(job_store_expire(f->store, 9000, 1), 1);
+    assert_int_equal(s_due_heard(&f->heard), 2);
 }
 
 static void test_outbox_max_and_delete(void **state)
