@@ -8,7 +8,10 @@
  *            GET <url>/<op>/status/<id>?wait=30 until the status is complete;
  *            then GET <url>/<op>/<id>, which must answer 200 with the image;
  *   sync     POST <url> (the same multipart body), which must answer 200 with
- *            the image.
+ *            the image;
+ *   upload   POST <url> (the same multipart body), which must answer 200 with
+ *            a JSON object whose "bytes" (the body bytes the server stored)
+ *            is at least the input's size (bench/bare_receiver).
  * Any other status code, a failed job, a transport error or a result that is
  * not a JPEG of the expected size counts as an error; errors are counted,
  * the first few are printed to stderr and named in the JSON, and the exit
@@ -57,7 +60,9 @@
 #define COM_TEXT_LEN 16
 #define JOB_TIMEOUT_S 120.0
 
-typedef enum { MODE_SERVICE, MODE_SYNC } lg_mode_t;
+typedef enum { MODE_SERVICE, MODE_SYNC, MODE_UPLOAD } lg_mode_t;
+
+static const char *const s_mode_names[] = {"service", "sync", "upload"};
 
 typedef struct {
     lg_mode_t mode;
@@ -312,6 +317,32 @@ static int s_json_str(lg_client_t *c, const char *key, char *buf, size_t size)
     return rc;
 }
 
+/* One job in upload mode. Returns 0 and fills *job, or -1 (error recorded). */
+static int s_job_upload(lg_client_t *c, lg_job_t *job)
+{
+    char snip[200];
+    double t0 = bench_now();
+    curl_mime *mime = s_mime(c);
+    curl_easy_setopt(c->curl, CURLOPT_URL, c->cfg->url);
+    curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
+    long code = s_perform(c, "POST", &job->connects);
+    curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
+    curl_mime_free(mime);
+    if (code < 0)
+        return -1;
+    json_t *root = code == 200 ? json_loadb((const char *)c->resp, c->resp_len, 0, NULL) : NULL;
+    json_int_t stored = json_integer_value(json_object_get(root, "bytes"));
+    json_decref(root);
+    if (code != 200 || stored < (json_int_t)c->body_len) {
+        s_record_error(c, "POST answered %ld, not 200 with bytes >= %zu: %s", code, c->body_len,
+                       s_snippet(c, snip, sizeof snip));
+        return -1;
+    }
+    job->t_end = bench_now();
+    job->e2e_ms = (job->t_end - t0) * 1000.0;
+    return 0;
+}
+
 /* One job in service mode. */
 static int s_job_service(lg_client_t *c, lg_job_t *job)
 {
@@ -399,7 +430,9 @@ static void *s_client(void *arg)
         if (cfg->jobs > 0 && cfg->max_s > 0 && bench_now() - g_t0 > cfg->max_s)
             break;
         lg_job_t job = {0};
-        int rc = cfg->mode == MODE_SERVICE ? s_job_service(c, &job) : s_job_sync(c, &job);
+        int rc = cfg->mode == MODE_SERVICE ? s_job_service(c, &job)
+                 : cfg->mode == MODE_SYNC  ? s_job_sync(c, &job)
+                                           : s_job_upload(c, &job);
         if (rc < 0) {
             usleep(20000); /* no hot loop against a refusing server */
             continue;
@@ -499,13 +532,14 @@ static void s_json_string(FILE *out, const char *s)
 
 static void s_usage(void)
 {
-    fputs("usage: loadgen --mode service|sync --url URL --file IMAGE [--op resize]\n"
+    fputs("usage: loadgen --mode service|sync|upload --url URL --file IMAGE [--op resize]\n"
           "               [--param NAME=VALUE]... [--clients N] [--warmup S]\n"
           "               [--duration S | --jobs N [--max-seconds S]]\n"
           "               [--expect-width W] [--expect-height H]\n"
           "               [--pid NAME=PID]... [--wait S]\n"
           "service: POST URL/OP (202), GET URL/OP/status/<id>?wait=S until complete,\n"
-          "         GET URL/OP/<id> (200, the image); sync: POST URL (200, the image).\n",
+          "         GET URL/OP/<id> (200, the image); sync: POST URL (200, the image);\n"
+          "upload: POST URL (200, {\"bytes\": the body bytes stored}).\n",
           stderr);
 }
 
@@ -596,12 +630,12 @@ static void s_parse(int argc, char **argv, lg_config_t *cfg)
             exit(2);
         }
     }
-    if (strcmp(mode, "service") == 0)
-        cfg->mode = MODE_SERVICE;
-    else if (strcmp(mode, "sync") == 0)
-        cfg->mode = MODE_SYNC;
-    else
-        s_fail("--mode is service or sync");
+    size_t n_modes = sizeof s_mode_names / sizeof s_mode_names[0], m = 0;
+    while (m < n_modes && strcmp(mode, s_mode_names[m]) != 0)
+        m++;
+    if (m == n_modes)
+        s_fail("--mode is service, sync or upload");
+    cfg->mode = (lg_mode_t)m;
     if (!cfg->url || !cfg->file || optind != argc) {
         s_usage();
         exit(2);
@@ -710,8 +744,7 @@ int main(int argc, char **argv)
     double seconds = g_t1 - g_t0;
 
     FILE *out = stdout;
-    fprintf(out, "{\"tool\":\"loadgen\",\"mode\":\"%s\",\"url\":",
-            cfg.mode == MODE_SERVICE ? "service" : "sync");
+    fprintf(out, "{\"tool\":\"loadgen\",\"mode\":\"%s\",\"url\":", s_mode_names[cfg.mode]);
     s_json_string(out, cfg.url);
     fprintf(out, ",\"op\":\"%s\",\"file\":", cfg.op);
     s_json_string(out, cfg.file);

@@ -69,7 +69,7 @@ for knob in BENCH_ROUNDS BENCH_SECONDS BENCH_WARMUP BENCH_CLIENTS BENCH_MEM_UPLO
   fi
 done
 
-echo "== building bench/loadgen and bench/raw_vips into $tools" >&2
+echo "== building bench/loadgen, bench/raw_vips and bench/bare_receiver into $tools" >&2
 cmake -S "$root/bench" -B "$tools" -DCMAKE_BUILD_TYPE=Release -DCMAKE_RULE_MESSAGES=OFF >/dev/null
 cmake --build "$tools" -- --no-print-directory -s
 
