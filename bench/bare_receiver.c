@@ -164,6 +164,25 @@ static int s_store_body(conn_t *c, const char *early, size_t n_early, long long 
     return rc;
 }
 
+/* The Content-Length value at cl: digits only, up to the line's end; -1
+ * for anything else. */
+static long long s_length(const char *cl)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(cl, &end, 10);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    return end == cl || errno || n < 0 || (*end != '\r' && *end != '\0') ? -1 : n;
+}
+
+/* Drops the first n bytes of c->head: what follows is the next request's. */
+static void s_consume_head(conn_t *c, size_t n)
+{
+    memmove(c->head, c->head + n, c->have - n);
+    c->have -= n;
+}
+
 /* One request whose head (head_len bytes) is in c->head. 0 to go on with
  * the connection, -1 to close it. */
 static int s_request(conn_t *c, size_t head_len)
@@ -176,21 +195,23 @@ static int s_request(conn_t *c, size_t head_len)
     const char *cl = s_header(c->head, "Content-Length");
     const char *conn = s_header(c->head, "Connection");
     bool close_it = conn && strncasecmp(conn, "close", 5) == 0;
-    long long length = cl ? atoll(cl) : 0;
+    long long length = cl ? s_length(cl) : 0;
     c->head[head_len] = saved;
-    if (is_health)
+    if (is_health) {
+        s_consume_head(c, head_len);
         return s_answer(c, 200, "OK", "{\"status\":\"ok\"}", close_it);
+    }
     if (!is_post)
         return s_answer(c, 405, "Method Not Allowed", "{\"error\":\"POST only\"}", true);
-    if (te || !cl || length < 0)
+    if (te || !cl)
         return s_answer(c, 411, "Length Required", "{\"error\":\"Content-Length only\"}", true);
+    if (length < 0)
+        return s_answer(c, 400, "Bad Request", "{\"error\":\"bad Content-Length\"}", true);
     size_t after = c->have - head_len;
     size_t early = (long long)after < length ? after : (size_t)length;
     if (s_store_body(c, c->head + head_len, early, length) < 0)
         return s_answer(c, 500, "Internal Server Error", "{\"error\":\"not stored\"}", true);
-    /* what followed the body is the next request's */
-    memmove(c->head, c->head + head_len + early, after - early);
-    c->have = after - early;
+    s_consume_head(c, head_len + early);
     char json[64];
     snprintf(json, sizeof json, "{\"bytes\":%lld}", length);
     return s_answer(c, 200, "OK", json, close_it);
@@ -253,9 +274,11 @@ int main(int argc, char **argv)
     for (;;) {
         int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            s_fail(strerror(errno));
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+                usleep(10000); /* until a connection ends */
+            else if (errno != EINTR && errno != ECONNABORTED)
+                s_fail(strerror(errno));
+            continue;
         }
         conn_t *c = calloc(1, sizeof *c);
         pthread_t thread;

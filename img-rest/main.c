@@ -68,7 +68,7 @@ static void s_on_changed(void *arg, const char *id)
 }
 
 /* Only a delivery made due here wakes the webhooks (not every change: their
- * outbox query was 5 % of img-rest's CPU on small jobs); other replicas'
+ * outbox query was 6 % of img-rest's CPU on small jobs); other replicas'
  * are found by the webhooks' own look at the outbox every second. */
 static void s_on_deliveries_due(void *arg)
 {
