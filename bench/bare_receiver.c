@@ -51,10 +51,11 @@ static void s_fail(const char *what)
     exit(2);
 }
 
-static int s_send_all(int fd, const char *p, size_t len)
+/* Writes len bytes to fd, a file or the connection (SIGPIPE is ignored). */
+static int s_write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -74,7 +75,7 @@ static int s_answer(conn_t *c, int status, const char *reason, const char *json,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\n%s\r\n%s",
                      status, reason, strlen(json), close_it ? "Connection: close\r\n" : "", json);
-    return s_send_all(c->fd, out, (size_t)n) < 0 || close_it ? -1 : 0;
+    return s_write_all(c->fd, out, (size_t)n) < 0 || close_it ? -1 : 0;
 }
 
 /* Reads until c->head holds a whole request head: its length (with the
@@ -116,21 +117,6 @@ static const char *s_header(const char *head, const char *name)
         }
     }
     return NULL;
-}
-
-/* Writes len bytes to fd. */
-static int s_write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* Stores the body: `early` bytes of it already read (in c->head after the

@@ -270,17 +270,25 @@ static const char *s_snippet(lg_client_t *c, char *buf, size_t size)
     return buf;
 }
 
-/* One job in sync mode. Returns 0 and fills *job, or -1 (error recorded). */
-static int s_job_sync(lg_client_t *c, lg_job_t *job)
+/* POSTs the multipart body to --url: the answer's status code, or -1
+ * (error recorded). */
+static long s_post_body(lg_client_t *c, lg_job_t *job)
 {
-    char snip[200];
-    double t0 = bench_now();
     curl_mime *mime = s_mime(c);
     curl_easy_setopt(c->curl, CURLOPT_URL, c->cfg->url);
     curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
     long code = s_perform(c, "POST", &job->connects);
     curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
     curl_mime_free(mime);
+    return code;
+}
+
+/* One job in sync mode. Returns 0 and fills *job, or -1 (error recorded). */
+static int s_job_sync(lg_client_t *c, lg_job_t *job)
+{
+    char snip[200];
+    double t0 = bench_now();
+    long code = s_post_body(c, job);
     if (code < 0)
         return -1;
     if (code != 200) {
@@ -322,12 +330,7 @@ static int s_job_upload(lg_client_t *c, lg_job_t *job)
 {
     char snip[200];
     double t0 = bench_now();
-    curl_mime *mime = s_mime(c);
-    curl_easy_setopt(c->curl, CURLOPT_URL, c->cfg->url);
-    curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
-    long code = s_perform(c, "POST", &job->connects);
-    curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
-    curl_mime_free(mime);
+    long code = s_post_body(c, job);
     if (code < 0)
         return -1;
     json_t *root = code == 200 ? json_loadb((const char *)c->resp, c->resp_len, 0, NULL) : NULL;
