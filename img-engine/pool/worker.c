@@ -21,6 +21,7 @@ void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atom
     job_runner_job_t spec = {.id = job->id,
                              .operation = job->operation,
                              .params = job->params,
+                             .input = job->input,
                              .timeout_ms = job->timeout_ms,
                              .progress = progress};
     msg_init(done, MSG_DONE);

@@ -4,6 +4,7 @@
 #include "job_files.h"
 #include "job_progress.h"
 #include "op_catalog.h"
+#include "op_header.h"
 #include "op_params.h"
 #include "op_plan.h"
 #include "result_writer.h"
@@ -43,6 +44,15 @@ static void s_progress(void *self, int percent)
     job_progress_stage(((s_attempt_t *)self)->progress, percent);
 }
 
+/* Input i's header: the one img-rest probed, when the message has it whole
+ * and the file still matches it, else the file's own. 0 or -1. */
+static int s_header(s_attempt_t *a, const img_config_t *cfg, const job_runner_job_t *spec, int i)
+{
+    if (op_header_read(spec->input, a->job.op, i, &a->info[i]))
+        return image_probe_known(a->paths[i], cfg, &a->info[i]);
+    return image_probe_file(a->paths[i], cfg, &a->info[i]);
+}
+
 static int s_prepare(s_attempt_t *a, const img_config_t *cfg, const job_runner_job_t *spec)
 {
     const op_def_t *op = op_catalog_find(spec->operation);
@@ -56,7 +66,7 @@ static int s_prepare(s_attempt_t *a, const img_config_t *cfg, const job_runner_j
         return -1;
     for (int i = 0; i < op->n_inputs; i++) {
         if (job_files_input(a->dir, op->inputs[i].name, a->paths[i], sizeof a->paths[i]) < 0 ||
-            image_probe_file(a->paths[i], cfg, &a->info[i]) < 0)
+            s_header(a, cfg, spec, i) < 0)
             return -1;
         a->job.inputs[i] = a->paths[i];
     }

@@ -1,7 +1,9 @@
 /* job_runner — one attempt of a job, from its folder to its result.
  *
  * Checks the operation and its parameters again (a job message is not
- * trusted), probes the inputs in the job folder (job_files), plans the job
+ * trusted), takes the inputs' headers from the message after cheap checks
+ * (image_probe_known; op_job_open refuses pixels beyond them) or, without
+ * them, probes the inputs in the job folder (job_files), plans the job
  * (op_plan) and runs it under a deadline from the engine's clock:
  *   - a step (op->apply): the input is opened (already shrunk where its
  *     format allows, with every frame when an animation stays whole), turned
@@ -26,6 +28,7 @@ typedef struct {
     const char *id;        /* a valid job id */
     const char *operation; /* its operation's name */
     const json_t *params;  /* as the job message carries them */
+    const json_t *input;   /* the inputs' headers it carries (op_header.h), or NULL */
     int timeout_ms;        /* the attempt's time limit */
     atomic_int *progress;  /* where its progress goes (job_progress.h), or NULL */
 } job_runner_job_t;

@@ -85,6 +85,7 @@ static void s_job_message(const job_t *job, const img_config_t *cfg, msg_t *m)
     memcpy(m->id, job->id, sizeof m->id);
     snprintf(m->operation, sizeof m->operation, "%s", job->operation);
     m->params = json_incref(job->params);
+    m->input = json_is_object(job->input) ? json_incref(job->input) : NULL; /* NULL: not sent */
     m->dispatch = job->dispatch;
     m->timeout_ms = cfg->job_timeout_s * 1000;
     snprintf(m->request_id, sizeof m->request_id, "%s", job->request_id);

@@ -6,6 +6,7 @@
 #include "img_error.h"
 #include "job_files.h"
 #include "job_fingerprint.h"
+#include "op_header.h"
 #include "op_params.h"
 #include "op_plan.h"
 #include "query.h"
@@ -125,27 +126,6 @@ static int s_probe_inputs(void *arg)
     return 0;
 }
 
-static json_t *s_input_json(const image_info_t *info)
-{
-    return json_pack("{s:i, s:i, s:s, s:I, s:i}", "width", info->width, "height", info->height,
-                     "format", info->format, "bytes", (json_int_t)info->bytes, "pages",
-                     info->pages);
-}
-
-/* The status' "input": the first input's header, and every input's for
- * operations with several. */
-static json_t *s_inputs_json(const op_def_t *op, const image_info_t *info)
-{
-    json_t *input = s_input_json(&info[0]);
-    if (op->n_inputs > 1) {
-        json_t *all = json_object();
-        for (int i = 0; i < op->n_inputs; i++)
-            json_object_set_new(all, op->inputs[i].name, s_input_json(&info[i]));
-        json_object_set_new(input, "inputs", all);
-    }
-    return input;
-}
-
 /* With result_cache on: job->cache_key is set, and a complete job of the
  * same fingerprint and the same inputs lends its result (result_cache.h). */
 static void s_try_cache(intake_t *self, submit_t *s, job_t *job)
@@ -195,7 +175,7 @@ static int s_receive(intake_t *self, submit_t *s, job_t *job, bool *replayed)
     snprintf(job->operation, sizeof job->operation, "%s", s->op->name);
     job->status = JOB_QUEUED;
     job->created_at = job_now_ms();
-    job->input = s_inputs_json(s->op, s->info);
+    job->input = op_header_json(s->op, s->info);
     snprintf(job->request_id, sizeof job->request_id, "%s",
              s->req->request_id ? s->req->request_id : "");
     snprintf(job->client, sizeof job->client, "%s", s->req->client ? s->req->client : "");

@@ -15,6 +15,10 @@
  *      accepted when "heif" is listed, as both are read by the heif loader);
  *   6. pages <= max_frames and width x height x pages <= max_pixels.
  *
+ * image_probe_known takes a header probed before (steps 2 to 4, by img-rest)
+ * and repeats only what is cheap: step 1, with the size it had, and steps 5
+ * and 6 against this program's own configuration.
+ *
  * libvips messages name the file; the path is cut from them so that a
  * message can be shown to the client.
  */
@@ -214,8 +218,6 @@ static void s_fill_info(VipsImage *image, image_info_t *info)
     info->pages = vips_image_get_n_pages(image);
     if (info->pages < 1)
         info->pages = 1;
-    info->bands = vips_image_get_bands(image);
-    info->has_alpha = vips_image_hasalpha(image);
     info->orientation = vips_image_get_orientation(image);
     if (info->orientation < 1 || info->orientation > 8)
         info->orientation = 1;
@@ -255,4 +257,29 @@ int image_probe_file(const char *path, const img_config_t *cfg, image_info_t *in
 done:
     g_object_unref(image);
     return rc;
+}
+
+int image_probe_known(const char *path, const img_config_t *cfg, image_info_t *info)
+{
+    assert(path && cfg && info);
+    long long bytes = 0;
+    if (s_check_file(path, &bytes) != 0)
+        return -1;
+    if (bytes != info->bytes) {
+        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE, "the file changed after it was accepted");
+        return -1;
+    }
+    const img_format_t *fmt = img_format_by_name(info->format);
+    if (!fmt) {
+        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE, "'%s' is not an image format read here",
+                      info->format);
+        return -1;
+    }
+    if (!s_allowed(fmt, cfg->allowed_formats)) {
+        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE, "%s images are not accepted (accepted: %s)",
+                      fmt->name, cfg->allowed_formats);
+        return -1;
+    }
+    snprintf(info->loader, sizeof info->loader, "%s", fmt->loader);
+    return s_check_limits(info, cfg);
 }

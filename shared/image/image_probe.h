@@ -15,12 +15,10 @@
 typedef struct {
     int width, height; /* of one page, before EXIF orientation */
     int pages;         /* frames/pages, >= 1 */
-    int bands;
-    bool has_alpha;
-    int orientation; /* EXIF 1..8, 1 when absent */
-    char format[16]; /* image_format name */
-    char loader[48]; /* libvips loader nickname */
-    long long bytes; /* file size */
+    int orientation;   /* EXIF 1..8, 1 when absent */
+    char format[16];   /* image_format name */
+    char loader[48];   /* libvips loader nickname */
+    long long bytes;   /* file size */
 } image_info_t;
 
 /* Probes the file at path against cfg's allowed_formats, max_pixels and
@@ -29,5 +27,16 @@ typedef struct {
  * format, unreadable header), IMG_E_IMAGE_TOO_LARGE (pixels or frames over
  * the limits). Thread-safe once libvips is initialised. */
 int image_probe_file(const char *path, const img_config_t *cfg, image_info_t *info);
+
+/* Takes info as a probe of the file at path made before (by img-rest: the
+ * job message carries it), without reading the file again: info's width,
+ * height (>= 1), pages (>= 1), orientation (1..8), format and bytes are
+ * given. The file must still be a regular
+ * file of info->bytes bytes, the format one of ours and in cfg's
+ * allowed_formats, the size within cfg's max_pixels and max_frames; fills
+ * info->loader from the format. 0, or -1 with img_error as
+ * image_probe_file. Whoever then opens the file must refuse pixels beyond
+ * what info says (op_job_open does). */
+int image_probe_known(const char *path, const img_config_t *cfg, image_info_t *info);
 
 #endif

@@ -14,14 +14,23 @@
 
 static const op_param_t s_params[] = {{.name = NULL}};
 
-/* The per-band means, from one decode of the first page. */
-static json_t *s_means(op_job_t *job)
+/* What the decoded first page says: its bands, alpha and per-band means. */
+typedef struct {
+    int bands;
+    bool has_alpha;
+    json_t *means; /* owned */
+} s_pixels_t;
+
+/* The first page's facts, from one decode; 0 or -1 with img_error. */
+static int s_pixels(op_job_t *job, s_pixels_t *px)
 {
     VipsImage *in = op_job_open(job, 0, NULL);
     VipsImage *stats = NULL;
     json_t *means = NULL;
     if (!in)
-        return NULL;
+        return -1;
+    px->bands = in->Bands;
+    px->has_alpha = vips_image_hasalpha(in);
     if (vips_stats(in, &stats, NULL) != 0) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "computing the statistics failed");
         goto done;
@@ -44,21 +53,22 @@ static json_t *s_means(op_job_t *job)
 done:
     VIPS_UNREF(stats);
     g_object_unref(in);
-    return means;
+    px->means = means;
+    return means ? 0 : -1;
 }
 
 static int s_run(op_job_t *job)
 {
     const image_info_t *info = &job->info[0];
     op_size_t upright = op_size_of(info);
-    json_t *means = s_means(job);
-    if (!means)
+    s_pixels_t px;
+    if (s_pixels(job, &px) != 0)
         return -1;
     job->extra = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:b, s:i, s:i, s:o}", "width",
                            info->width, "height", info->height, "oriented_width", upright.width,
-                           "oriented_height", upright.height, "bands", info->bands, "format",
-                           info->format, "has_alpha", info->has_alpha, "orientation",
-                           info->orientation, "pages", info->pages, "mean", means);
+                           "oriented_height", upright.height, "bands", px.bands, "format",
+                           info->format, "has_alpha", px.has_alpha, "orientation",
+                           info->orientation, "pages", info->pages, "mean", px.means);
     if (!job->extra) {
         img_error_set(IMG_E_INTERNAL, "out of memory");
         return -1;

@@ -56,29 +56,62 @@ static int s_jpeg_factor(double shrink)
     return shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1;
 }
 
+/* Whether an opened side `got` is the header's `want`, whole or shrunk by
+ * factor on load: libvips' JPEG loader rounds a shrunk side down and its
+ * WebP loader to the nearest pixel (and leaves an animation whose frames do
+ * not fill the canvas whole), so a shrunk side is within one pixel of
+ * want / factor. */
+static bool s_side_is(int got, int want, double factor)
+{
+    return got == want || (factor > 1 && fabs(got * factor - want) < factor);
+}
+
+/* Whether image is what input i's header says (its frames: `frames` of
+ * them, read at `factor`): a file changed since it was probed, or a header
+ * that was wrong, is refused before any pixel is decoded. */
+static bool s_as_header(VipsImage *image, const image_info_t *info, double factor, int frames)
+{
+    int page_height = vips_image_get_page_height(image);
+    return s_side_is(image->Xsize, info->width, factor) &&
+           s_side_is(page_height, info->height, factor) &&
+           image->Ysize == (long long)page_height * frames;
+}
+
 VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how)
 {
-    const char *loader = job->info[i].loader;
-    double shrink = how && how->shrink > 1 ? how->shrink : 1;
-    int n = how && how->all_frames ? -1 : 1;
+    const image_info_t *info = &job->info[i];
+    const char *loader = info->loader;
+    double shrink = how && how->shrink > 1 ? how->shrink : 1, factor = 1;
+    bool all = how && how->all_frames;
+    int n = all ? -1 : 1, frames = 1;
     VipsImage *image;
     /* fail_on as an option, never in the file name (the buffer and source
      * variants of vips_thumbnail ignore it: libvips issue 5195) */
-    if (strncmp(loader, "jpegload", 8) == 0 && shrink > 1)
+    if (strncmp(loader, "jpegload", 8) == 0 && shrink > 1) {
+        factor = s_jpeg_factor(shrink);
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-                           VIPS_FAIL_ON_ERROR, "shrink", s_jpeg_factor(shrink), NULL);
-    else if (strncmp(loader, "webpload", 8) == 0)
+                           VIPS_FAIL_ON_ERROR, "shrink", (int)factor, NULL);
+    } else if (strncmp(loader, "webpload", 8) == 0) {
+        factor = shrink;
+        frames = all ? info->pages : 1;
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, "scale", 1.0 / shrink, "n", n, NULL);
-    else if (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
-             strncmp(loader, "heifload", 8) == 0)
+    } else if (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
+               strncmp(loader, "heifload", 8) == 0) {
+        frames = all ? info->pages : 1;
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, "n", n, NULL);
-    else
+    } else {
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, NULL);
+    }
     if (!image) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "reading the image failed");
+        return NULL;
+    }
+    if (!s_as_header(image, info, factor, frames)) {
+        g_object_unref(image);
+        img_error_set(IMG_E_UNSUPPORTED_MEDIA_TYPE, "the input changed after it was accepted");
         return NULL;
     }
     op_job_watch(job, image);

@@ -58,8 +58,10 @@ typedef struct {
     bool all_frames; /* every frame, as one tall image with "page-height" */
 } op_open_t;
 
-/* Opens input i (first frame unless how says otherwise), watched, with
- * fail_on=ERROR. NULL with img_error (IMG_E_PROCESSING_FAILED). Caller owns. */
+/* Opens input i (first frame unless how says otherwise) with its header's
+ * loader, watched, with fail_on=ERROR. NULL with img_error:
+ * IMG_E_PROCESSING_FAILED, or IMG_E_UNSUPPORTED_MEDIA_TYPE when the opened
+ * image is not what its header (info[i]) says. Caller owns. */
 VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how);
 
 /* Lets the monitor stop image at the deadline and follow its progress

@@ -24,6 +24,7 @@ void msg_clear(msg_t *m)
 {
     free(m->held);
     json_decref(m->params);
+    json_decref(m->input);
     json_decref(m->result);
     memset(m, 0, sizeof *m);
 }

@@ -55,6 +55,7 @@ typedef struct {
     char id[JOB_ID_LEN + 1];             /* a job id */
     char operation[MSG_OP_MAX];          /* an operation's name */
     json_t *params;                      /* the job's parameters, owned */
+    json_t *input;                       /* the inputs' headers (the status' "input"), owned */
     int dispatch;                        /* the job's dispatch number (never repeats) */
     int timeout_ms;                      /* the attempt's time limit */
     int percent;                         /* progress 0..100 */

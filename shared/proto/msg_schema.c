@@ -39,6 +39,7 @@ static const msg_field_t s_job[] = {
     ID,
     F("operation", operation, MSG_F_NAME),
     F("params", params, MSG_F_OBJECT),
+    F("input", input, MSG_F_OBJECT, .optional = true),
     DISPATCH,
     F("timeout_ms", timeout_ms, MSG_F_INT, .min = 1, .max = 86400000),
     F("request_id", request_id, MSG_F_TOKEN, .optional = true),

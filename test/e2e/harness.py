@@ -929,11 +929,14 @@ class FakeBroker:
     def send(self, kind, version=PROTOCOL_VERSION, **fields):
         self.send_raw(encode_message(kind, version, **fields))
 
-    def job(self, job_id, operation, params, dispatch=1, timeout_ms=10000, request_id=None):
+    def job(self, job_id, operation, params, dispatch=1, timeout_ms=10000, request_id=None,
+            input=None):
         fields = dict(id=job_id, operation=operation, params=params, dispatch=dispatch,
                       timeout_ms=timeout_ms)
         if request_id is not None:
             fields["request_id"] = request_id
+        if input is not None:
+            fields["input"] = input
         self.send("job", **fields)
 
     def ping(self):

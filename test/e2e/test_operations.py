@@ -282,6 +282,16 @@ class InfoTest(ServiceTestCase):
         self.assertEqual(info["orientation"], 6)
         self.assertEqual({info["width"], info["height"]}, {640, 428})
 
+    def test_exif_orientation_travels_to_the_engine(self):
+        """The engine plans with the header img-rest probed (the job message
+        carries it): the upright image is 428x640, so half of it is 214x320."""
+        st, data = self.svc.run_job("resize", {"file": ("r.jpg", read_file(ROTATED_JPEG))},
+                                    fields={"width": 214})
+        self.assertEqual((st["input"]["width"], st["input"]["height"], st["input"]["orientation"]),
+                         (640, 428, 6))
+        self.assertEqual((st["result"]["width"], st["result"]["height"]), (214, 320))
+        self.assertEqual(image_size(data), (214, 320))
+
     def test_takes_no_parameter(self):
         # (an unknown parameter of resize, in a field or the query: test_core.ErrorTest)
         resp = self.svc.post_job("info", files={"file": ("a.jpg", read_file(ROTATED_JPEG))}, fields={"width": "5"})

@@ -71,6 +71,10 @@ class Protocol(ServiceTestCase):
         self.assertEqual(job["params"], {"width": 64, "fit": "inside", "format": "same"})
         self.assertEqual(job["timeout_ms"], 7000)
         st = self._job(job_id)
+        # the header img-rest probed, as the status shows it (the engine plans with it)
+        self.assertEqual(job["input"], st["input"])
+        self.assertEqual((job["input"]["width"], job["input"]["height"], job["input"]["orientation"]),
+                         (1680, 1050, 1))
         self.assertEqual(st["status"], "processing")
         self.assertIsNone(st["started_at"], "started before `started`")
         # one credit, one job: the second waits

@@ -248,6 +248,7 @@ class EngineGarbage(ServiceTestCase):
             dict(job, id=job_id.upper()),
             dict(job, operation="../resize"),
             dict(job, params=[]),
+            dict(job, input=[]),
             dict(job, dispatch=0),
             dict(job, timeout_ms=-5),
             dict(job, request_id="a b"),
@@ -288,6 +289,60 @@ class EngineGarbage(ServiceTestCase):
         self.assertEqual(done["result"]["width"], 64)
         self.assertTrue(os.path.exists(os.path.join(folder, "result.png")))
         self.assertIsNone(self.svc.engines[0].poll())
+
+    def test_the_inputs_header_in_a_job_is_checked(self):
+        """The engine plans with the header the job message carries, and
+        refuses the job when the file no longer matches it or the header
+        names what this engine does not read."""
+        self.broker.expect("ready")
+        header = {"width": 1680, "height": 1050, "format": "jpeg", "pages": 1, "orientation": 1,
+                  "bytes": os.path.getsize(JPEG_PHOTO)}
+        cases = [("true", header, "complete", None),
+                 ("narrower", dict(header, width=1000), "failed",
+                  "the input changed after it was accepted"),
+                 ("other size", dict(header, bytes=header["bytes"] - 1), "failed",
+                  "the file changed after it was accepted"),
+                 ("svg", dict(header, format="svg"), "failed", "'svg' is not an image format"),
+                 ("too large", dict(header, width=100000, height=100000), "failed",
+                  "pixels; the limit is"),
+                 # not whole: the engine reads the file's own header
+                 ("no orientation", {k: v for k, v in dict(header, width=1).items()
+                                     if k != "orientation"}, "complete", None)]
+        for what, input_header, status, message in cases:
+            with self.subTest(header=what):
+                job_id = str(uuid.uuid4())
+                self.job_folder(job_id, JPEG_PHOTO)
+                self.broker.job(job_id, "resize", {"width": 64, "fit": "inside", "format": "png"},
+                                input=input_header)
+                done = self.expect_done(job_id)
+                self.assertEqual(done["status"], status, done)
+                if message:
+                    self.assertEqual(done["error"]["code"], "unsupported_media_type"
+                                     if what != "too large" else "image_too_large")
+                    self.assertIn(message, done["error"]["message"])
+                else:
+                    self.assertEqual(done["result"]["width"], 64)
+
+
+class ChangedOnTheVolume(ServiceTestCase):
+    """An upload replaced on the shared volume after img-rest accepted it
+    fails its job; the engine does not run what img-rest never checked."""
+
+    ENGINES = 0
+
+    def test_a_replaced_input_fails_its_job(self):
+        st, _, body = self.svc.post_job("resize", files={"file": ("p.jpg", read_file(JPEG_PHOTO))},
+                                        fields={"width": 64})
+        self.assertEqual(st, 202, body)
+        self.assertEqual(body["status"], "queued")
+        path = os.path.join(self.svc.data_dir, "jobs", body["id"], "in_file")
+        with open(path, "ab") as f:
+            f.write(b"\0" * 100)
+        self.svc.start_engine()
+        st = self.svc.wait_status("resize", body["id"], 60)
+        self.assertEqual(st["status"], "failed", st)
+        self.assertEqual(st["error"]["code"], "unsupported_media_type")
+        self.assertIn("the file changed after it was accepted", st["error"]["message"])
 
 
 # -- CURVE -----------------------------------------------------------------------

@@ -47,7 +47,6 @@ static void s_inputs(const uint8_t *data, size_t size, image_info_t in[OP_MAX_IN
         in[i].height = sides[h % 9], h /= 9;
         in[i].pages = 1 + (int)(h % 3), h /= 3;
         in[i].orientation = 1 + (int)(h % 8), h /= 8;
-        in[i].bands = 3;
         strcpy(in[i].format, formats[h % 7]), h /= 7;
     }
 }

@@ -1,10 +1,15 @@
 /* test_engine_worker — the engine's worker: a decoded `job` message in, the
  * `done` message out, through job_runner on a real job folder; directly
- * (worker_run_job) and through the worker actor's pipe. */
+ * (worker_run_job) and through the worker actor's pipe; with the inputs'
+ * headers the message carries (op_header), trusted only as far as the file
+ * still matches them. */
 #include "test_support.h"
 
+#include "image_probe.h"
 #include "img_error.h"
 #include "msg.h"
+#include "op_catalog.h"
+#include "op_header.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -172,6 +177,176 @@ static void test_actor_runs_jobs(void **state)
     assert_null(worker);
 }
 
+/* ---- the inputs' headers in the message ---- */
+
+/* job->input: op's inputs' headers as img-rest stores and sends them (a
+ * probe of the folder's files under the default configuration, not the
+ * engine's), before edit changes them. */
+static void s_with_header(ts_folder_t *f, msg_t *job, void (*edit)(image_info_t *info, int i))
+{
+    const op_def_t *op = op_catalog_find(job->operation);
+    image_info_t info[OP_MAX_INPUTS];
+    img_config_t rest;
+    config_defaults(&rest);
+    assert_non_null(op);
+    for (int i = 0; i < op->n_inputs; i++) {
+        char path[PATH_MAX];
+        ts_input_path(f, op->inputs[i].name, path, sizeof path);
+        if (image_probe_file(path, &rest, &info[i]) != 0)
+            fail_msg("probe: %s", img_error_message());
+        if (edit)
+            edit(&info[i], i);
+    }
+    job->input = op_header_json(op, info);
+    assert_non_null(job->input);
+}
+
+/* Runs op with params on the folder's input(s) and header-edited headers;
+ * asserts the done's code ("" = complete) and, failed, part of its message. */
+static void s_expect_with_header(ts_folder_t *f, const char *op, const char *params,
+                                 void (*edit)(image_info_t *info, int i), const char *code,
+                                 const char *message_part)
+{
+    msg_t job, done;
+    s_job(f, &job, op, params);
+    s_with_header(f, &job, edit);
+    s_run(f, &job, &done);
+    if (strcmp(done.error_code, code) != 0)
+        fail_msg("%s %s: expected '%s', got '%s': %s", op, params, code, done.error_code,
+                 done.error_message);
+    assert_int_equal(done.ok, code[0] == '\0');
+    if (message_part && !strstr(done.error_message, message_part))
+        fail_msg("'%s' does not say '%s'", done.error_message, message_part);
+    msg_clear(&job);
+    msg_clear(&done);
+}
+
+static void s_narrower(image_info_t *info, int i)
+{
+    (void)i;
+    info->width -= 1;
+}
+static void s_longer_file(image_info_t *info, int i)
+{
+    (void)i;
+    info->bytes += 1;
+}
+static void s_as_png(image_info_t *info, int i)
+{
+    (void)i;
+    snprintf(info->format, sizeof info->format, "png");
+}
+static void s_as_svg(image_info_t *info, int i)
+{
+    (void)i;
+    snprintf(info->format, sizeof info->format, "svg");
+}
+static void s_huge(image_info_t *info, int i)
+{
+    (void)i;
+    info->width = info->height = 100000;
+}
+static void s_no_orientation(image_info_t *info, int i)
+{
+    (void)i;
+    info->orientation = 0; /* out of range: not a whole header */
+    info->width = 1;       /* would be refused if taken */
+}
+
+/* The header is what the engine plans with: a correct one gives the same
+ * result as a probe, and each lie or change is caught before a pixel is
+ * decoded, with the code the client will read. */
+static void test_header_from_the_message(void **state)
+{
+    ts_folder_t *f = *state;
+    ts_save_input(f, "file", ts_gradient(300, 200, 0), "jpeg");
+    msg_t job, done;
+    s_job(f, &job, "resize", "{\"width\":\"150\"}");
+    s_with_header(f, &job, NULL);
+    s_run(f, &job, &done);
+    if (!done.ok)
+        fail_msg("%s: %s", done.error_code, done.error_message);
+    assert_int_equal(json_integer_value(json_object_get(done.result, "height")), 100);
+    msg_clear(&job);
+    msg_clear(&done);
+    /* the pixels opened must fit the header: the file changed since */
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_narrower, "unsupported_media_type",
+                         "the input changed after it was accepted");
+    s_expect_with_header(f, "info", "{}", s_narrower, "unsupported_media_type",
+                         "the input changed after it was accepted");
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_longer_file, "unsupported_media_type",
+                         "the file changed after it was accepted");
+    /* the format's own loader only: a JPEG is no PNG */
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_as_png, "processing_failed", NULL);
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_as_svg, "unsupported_media_type",
+                         "'svg' is not an image format read here");
+    /* this engine's own limits and formats */
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_huge, "image_too_large", NULL);
+    snprintf(f->cfg.allowed_formats, sizeof f->cfg.allowed_formats, "png,webp");
+    s_expect_with_header(f, "resize", "{\"width\":150}", NULL, "unsupported_media_type",
+                         "jpeg images are not accepted");
+    snprintf(f->cfg.allowed_formats, sizeof f->cfg.allowed_formats, "jpeg");
+    /* a header that is not whole is not used: the file is probed */
+    s_expect_with_header(f, "resize", "{\"width\":150}", s_no_orientation, "", NULL);
+    assert_int_equal(ts_count_files(f->dir, ".result-"), 0);
+}
+
+/* Several inputs: each one's header under "inputs", by name. */
+static void test_headers_of_two_inputs(void **state)
+{
+    ts_folder_t *f = *state;
+    ts_save_input(f, "image1", ts_gradient(120, 80, 0), "png");
+    ts_save_input(f, "image2", ts_gradient(120, 80, 0), "png");
+    s_expect_with_header(f, "diff", "{}", NULL, "", NULL);
+    s_expect_with_header(f, "diff", "{}", s_narrower, "unsupported_media_type",
+                         "the input changed after it was accepted");
+}
+
+/* op_header: what img-rest writes the engine reads back, field for field;
+ * values out of range are no header. */
+static void test_header_json_reads_back(void **state)
+{
+    (void)state;
+    const op_def_t *diff = op_catalog_find("diff"), *resize = op_catalog_find("resize");
+    image_info_t in[2] = {{.width = 4000,
+                           .height = 3000,
+                           .pages = 1,
+                           .orientation = 6,
+                           .bytes = 4900000,
+                           .format = "jpeg"},
+                          {.width = 64,
+                           .height = 48,
+                           .pages = 3,
+                           .orientation = 1,
+                           .bytes = 5000000000LL,
+                           .format = "webp"}};
+    json_t *h = op_header_json(diff, in);
+    assert_non_null(h);
+    for (int i = 0; i < 2; i++) {
+        image_info_t out = {0};
+        assert_true(op_header_read(h, diff, i, &out));
+        assert_int_equal(out.width, in[i].width);
+        assert_int_equal(out.height, in[i].height);
+        assert_int_equal(out.pages, in[i].pages);
+        assert_int_equal(out.orientation, in[i].orientation);
+        assert_true(out.bytes == in[i].bytes);
+        assert_string_equal(out.format, in[i].format);
+    }
+    image_info_t out = {0};
+    assert_true(op_header_read(h, resize, 0, &out)); /* the first input's, at the top */
+    assert_int_equal(out.width, 4000);
+    json_object_set_new(h, "pages", json_integer(0));
+    assert_false(op_header_read(h, resize, 0, &out));
+    json_object_set_new(h, "pages", json_integer(1));
+    json_object_set_new(h, "format", json_string("a-format-name-too-long"));
+    assert_false(op_header_read(h, resize, 0, &out));
+    json_object_del(h, "format");
+    assert_false(op_header_read(h, resize, 0, &out));
+    assert_false(op_header_read(NULL, resize, 0, &out));
+    assert_false(op_header_read(json_object_get(h, "inputs"), diff, 0, &out));
+    json_decref(h);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ts_setup, ts_teardown)
 
 int main(int argc, char **argv)
@@ -185,6 +360,9 @@ int main(int argc, char **argv)
         T(test_failures_become_failed_dones),
         T(test_timeout_is_reported),
         T(test_actor_runs_jobs),
+        T(test_header_from_the_message),
+        T(test_headers_of_two_inputs),
+        cmocka_unit_test(test_header_json_reads_back),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     vips_shutdown();

@@ -32,6 +32,8 @@ static void s_sample(msg_type_t t, bool ok, msg_t *m)
     strcpy(m->id, ID);
     strcpy(m->operation, "resize");
     m->params = json_pack("{s:i, s:s}", "width", 256, "fit", "cover");
+    m->input = json_pack("{s:i, s:i, s:s, s:i, s:i, s:i}", "width", 4000, "height", 3000, "format",
+                         "jpeg", "bytes", 4900000, "pages", 1, "orientation", 6);
     m->dispatch = 7;
     m->timeout_ms = 60000;
     m->percent = 42;

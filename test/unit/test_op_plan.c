@@ -23,8 +23,7 @@ static int s_setup(void **state)
 
 static image_info_t s_info(const char *format, int w, int h, int pages, int orientation)
 {
-    image_info_t info = {
-        .width = w, .height = h, .pages = pages, .bands = 3, .orientation = orientation};
+    image_info_t info = {.width = w, .height = h, .pages = pages, .orientation = orientation};
     snprintf(info.format, sizeof info.format, "%s", format);
     return info;
 }

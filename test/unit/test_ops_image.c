@@ -56,8 +56,6 @@ static void test_probe_formats_and_limits(void **state)
     assert_string_equal(info.loader, "pngload");
     assert_int_equal(info.width, 40);
     assert_int_equal(info.height, 30);
-    assert_int_equal(info.bands, 4);
-    assert_true(info.has_alpha);
     assert_int_equal(info.pages, 1);
     assert_int_equal(info.orientation, 1);
 
@@ -374,8 +372,10 @@ static void test_cmyk_jpeg_to_srgb(void **state)
     image_info_t info;
     assert_int_equal(image_probe_file(s_in(f), &f->cfg, &info), 0);
     assert_string_equal(info.format, "jpeg");
-    assert_int_equal(info.bands, 4);
-    assert_false(info.has_alpha);
+    VipsImage *cmyk = vips_image_new_from_file(s_in(f), NULL);
+    assert_non_null(cmyk);
+    assert_int_equal(cmyk->Bands, 4); /* the input really is CMYK */
+    g_object_unref(cmyk);
     const char *formats[] = {"jpeg", "png"};
     for (int i = 0; i < 2; i++) {
         char kv[64];

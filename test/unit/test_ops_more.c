@@ -587,8 +587,7 @@ static img_config_t s_cfg;
 
 static image_info_t s_info(const char *format, int w, int h, int pages, int orientation)
 {
-    image_info_t info = {
-        .width = w, .height = h, .pages = pages, .bands = 3, .orientation = orientation};
+    image_info_t info = {.width = w, .height = h, .pages = pages, .orientation = orientation};
     snprintf(info.format, sizeof info.format, "%s", format);
     return info;
 }
