@@ -17,7 +17,9 @@
  *
  * image_probe_known takes a header probed before (steps 2 to 4, by img-rest)
  * and repeats only what is cheap: step 1, with the size it had, and steps 5
- * and 6 against this program's own configuration.
+ * and 6 against this program's own configuration; op_job_open checks the
+ * opened image against it (its size, frames, and HEIF against AVIF, which
+ * share a loader: step 4).
  *
  * libvips messages name the file; the path is cut from them so that a
  * message can be shown to the client.
@@ -30,6 +32,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,7 +196,8 @@ static const img_format_t *s_header_format(VipsImage *image, const char *loader,
     return img_format_by_loader(loader, compression);
 }
 
-/* Step 6 (64-bit arithmetic: 3 x 100000 x 100000 does not fit an int). */
+/* Step 6 (64-bit arithmetic: 3 x 100000 x 100000 does not fit an int; a
+ * header from a message could overflow even that, which counts as over). */
 static int s_check_limits(const image_info_t *info, const img_config_t *cfg)
 {
     if (info->pages > cfg->max_frames) {
@@ -201,7 +205,10 @@ static int s_check_limits(const image_info_t *info, const img_config_t *cfg)
                       info->pages, cfg->max_frames);
         return -1;
     }
-    long long pixels = (long long)info->width * info->height * info->pages;
+    long long area = 0, pixels = 0;
+    if (__builtin_mul_overflow((long long)info->width, (long long)info->height, &area) ||
+        __builtin_mul_overflow(area, (long long)info->pages, &pixels))
+        pixels = LLONG_MAX;
     if (pixels > cfg->max_pixels) {
         img_error_set(IMG_E_IMAGE_TOO_LARGE,
                       "the image has %dx%d pixels x %d page(s) = %lld pixels; the limit is %lld",

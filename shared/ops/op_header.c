@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <vips/vips.h> /* VIPS_MAX_COORD */
 
 static json_t *s_one(const image_info_t *info)
 {
@@ -37,7 +38,8 @@ bool op_header_read(const json_t *input, const op_def_t *op, int i, image_info_t
                           ? json_object_get(json_object_get(input, "inputs"), op->inputs[i].name)
                           : input;
     const char *format = json_string_value(json_object_get(h, "format"));
-    json_int_t width = s_int(h, "width", 1, INT32_MAX), height = s_int(h, "height", 1, INT32_MAX),
+    json_int_t width = s_int(h, "width", 1, VIPS_MAX_COORD),
+               height = s_int(h, "height", 1, VIPS_MAX_COORD),
                pages = s_int(h, "pages", 1, INT32_MAX), orientation = s_int(h, "orientation", 1, 8),
                bytes = s_int(h, "bytes", 1, INT64_MAX);
     if (!json_is_object(h) || !format || strlen(format) >= sizeof info->format || width < 0 ||

@@ -22,8 +22,9 @@ json_t *op_header_json(const op_def_t *op, const image_info_t *info);
 
 /* Input i's header from input (as op_header_json made it, or NULL) into
  * info's width, height, pages, orientation, format and bytes. Whether a
- * whole header in range was there (width, height, pages >= 1, orientation
- * 1..8, bytes >= 1, a format name that fits): when not, info is untouched
+ * whole header in range was there (width and height 1..VIPS_MAX_COORD,
+ * pages >= 1, orientation 1..8, bytes >= 1, a format name that fits): when
+ * not, info is untouched
  * and the caller reads the file's own header. */
 bool op_header_read(const json_t *input, const op_def_t *op, int i, image_info_t *info);
 

@@ -1,5 +1,6 @@
 #include "op_job.h"
 
+#include "image_format.h"
 #include "image_load.h"
 #include "vips_message.h"
 
@@ -66,15 +67,30 @@ static bool s_side_is(int got, int want, double factor)
     return got == want || (factor > 1 && fabs(got * factor - want) < factor);
 }
 
-/* Whether image is what input i's header says (its frames: `frames` of
- * them, read at `factor`): a file changed since it was probed, or a header
- * that was wrong, is refused before any pixel is decoded. */
+/* Whether a HEIF-loader image is the kind its header names: HEIF and AVIF
+ * share the loader, and only the compression tells them apart (each may be
+ * allowed alone: image_probe's step 4). Other formats have a loader each. */
+static bool s_same_kind(VipsImage *image, const image_info_t *info)
+{
+    const img_format_t *named = img_format_by_name(info->format);
+    const char *compression = NULL;
+    if (!named || strcmp(named->loader, "heifload") != 0)
+        return true;
+    if (vips_image_get_typeof(image, "heif-compression") &&
+        vips_image_get_string(image, "heif-compression", &compression) != 0)
+        compression = NULL;
+    return img_format_by_loader(named->loader, compression) == named;
+}
+
+/* Whether image is what input i's header says (its kind, and its frames:
+ * `frames` of them, read at `factor`): a file changed since it was probed,
+ * or a header that was wrong, is refused before any pixel is decoded. */
 static bool s_as_header(VipsImage *image, const image_info_t *info, double factor, int frames)
 {
     int page_height = vips_image_get_page_height(image);
     return s_side_is(image->Xsize, info->width, factor) &&
            s_side_is(page_height, info->height, factor) &&
-           image->Ysize == (long long)page_height * frames;
+           image->Ysize == (long long)page_height * frames && s_same_kind(image, info);
 }
 
 VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how)
@@ -83,25 +99,27 @@ VipsImage *op_job_open(op_job_t *job, int i, const op_open_t *how)
     const char *loader = info->loader;
     double shrink = how && how->shrink > 1 ? how->shrink : 1, factor = 1;
     bool all = how && how->all_frames;
-    int n = all ? -1 : 1, frames = 1;
+    int n = all ? -1 : 1, frames = all ? info->pages : 1; /* what n gives */
     VipsImage *image;
     /* fail_on as an option, never in the file name (the buffer and source
-     * variants of vips_thumbnail ignore it: libvips issue 5195) */
+     * variants of vips_thumbnail ignore it: libvips issue 5195); one page is
+     * the loader's default page, as the probe read it (for HEIF the primary
+     * image, which "n" alone would replace by the first) */
     if (strncmp(loader, "jpegload", 8) == 0 && shrink > 1) {
         factor = s_jpeg_factor(shrink);
+        frames = 1;
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, "shrink", (int)factor, NULL);
     } else if (strncmp(loader, "webpload", 8) == 0) {
         factor = shrink;
-        frames = all ? info->pages : 1;
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, "scale", 1.0 / shrink, "n", n, NULL);
-    } else if (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
-               strncmp(loader, "heifload", 8) == 0) {
-        frames = all ? info->pages : 1;
+    } else if (all && (strncmp(loader, "gifload", 7) == 0 || strncmp(loader, "tiffload", 8) == 0 ||
+                       strncmp(loader, "heifload", 8) == 0)) {
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, "n", n, NULL);
     } else {
+        frames = 1;
         image = image_load(job->inputs[i], loader, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                            VIPS_FAIL_ON_ERROR, NULL);
     }

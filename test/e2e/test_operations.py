@@ -283,8 +283,9 @@ class InfoTest(ServiceTestCase):
         self.assertEqual({info["width"], info["height"]}, {640, 428})
 
     def test_exif_orientation_travels_to_the_engine(self):
-        """The engine plans with the header img-rest probed (the job message
-        carries it): the upright image is 428x640, so half of it is 214x320."""
+        """The header img-rest stores and sends the engine carries the EXIF
+        orientation (without it the engine would plan the image on its
+        side): the upright image is 428x640, so half of it is 214x320."""
         st, data = self.svc.run_job("resize", {"file": ("r.jpg", read_file(ROTATED_JPEG))},
                                     fields={"width": 214})
         self.assertEqual((st["input"]["width"], st["input"]["height"], st["input"]["orientation"]),

@@ -264,6 +264,8 @@ void ts_save(VipsImage *image, const char *format, const char *path)
         rc = vips_webpsave(image, path, NULL);
     else if (strcmp(format, "ppm") == 0)
         rc = vips_ppmsave(image, path, NULL);
+    else if (strcmp(format, "avif") == 0)
+        rc = vips_heifsave(image, path, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, NULL);
     if (rc != 0)
         fail_msg("saving %s: %s", format, vips_error_buffer());
     g_object_unref(image);

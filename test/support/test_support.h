@@ -102,7 +102,7 @@ typedef struct {
 VipsImage *ts_painted(VipsImage *in, const ts_rect_t *rects, const double (*inks)[3], int n);
 
 /* Saves image (taken) as format ("png", "jpeg" Q 95, "tiff", "gif", "webp",
- * "ppm") to path. */
+ * "ppm", "avif") to path. */
 void ts_save(VipsImage *image, const char *format, const char *path);
 /* Saves image (taken) as input `input` of the folder's job. */
 void ts_save_input(const ts_folder_t *f, const char *input, VipsImage *image, const char *format);

@@ -291,6 +291,40 @@ static void test_header_from_the_message(void **state)
     assert_int_equal(ts_count_files(f->dir, ".result-"), 0);
 }
 
+static void s_as_heif(image_info_t *info, int i)
+{
+    (void)i;
+    snprintf(info->format, sizeof info->format, "heif");
+}
+
+/* HEIF and AVIF share a loader: the engine tells them apart as the probe
+ * does, so a header cannot pass one for the other (each may be allowed
+ * alone). */
+static void test_heif_is_not_avif(void **state)
+{
+    ts_folder_t *f = *state;
+    ts_save_input(f, "file", ts_gradient(64, 48, 0), "avif");
+    s_expect_with_header(f, "resize", "{\"width\":32,\"format\":\"png\"}", NULL, "", NULL);
+    s_expect_with_header(f, "resize", "{\"width\":32,\"format\":\"png\"}", s_as_heif,
+                         "unsupported_media_type", "the input changed after it was accepted");
+}
+
+/* Sizes whose product does not fit 64 bits are over any limit, not wrapped
+ * under it. */
+static void test_huge_header_does_not_wrap(void **state)
+{
+    ts_folder_t *f = *state;
+    ts_save_input(f, "file", ts_gradient(30, 20, 0), "png");
+    char path[PATH_MAX];
+    ts_input_path(f, "file", path, sizeof path);
+    image_info_t info = {0};
+    assert_int_equal(image_probe_file(path, &f->cfg, &info), 0);
+    info.width = info.height = INT32_MAX;
+    info.pages = 3;
+    assert_int_equal(image_probe_known(path, &f->cfg, &info), -1);
+    assert_int_equal(img_error_code(), IMG_E_IMAGE_TOO_LARGE);
+}
+
 /* Several inputs: each one's header under "inputs", by name. */
 static void test_headers_of_two_inputs(void **state)
 {
@@ -362,6 +396,8 @@ int main(int argc, char **argv)
         T(test_actor_runs_jobs),
         T(test_header_from_the_message),
         T(test_headers_of_two_inputs),
+        T(test_heif_is_not_avif),
+        T(test_huge_header_does_not_wrap),
         cmocka_unit_test(test_header_json_reads_back),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

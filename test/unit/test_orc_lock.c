@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A program compiled and run through the replacements: liborc's own
- * compile was reached (a failed look-up would answer "unknown compile"). */
+/* A program compiled and run through the replacements (this test program
+ * has them too): liborc's own compile was reached, a failed look-up would
+ * answer "unknown compile". That the programs have them is the next test. */
 static void test_compiles_and_frees_through_liborc(void **state)
 {
     (void)state;
