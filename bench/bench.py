@@ -852,7 +852,9 @@ def write_report(out, results_path):
     w("")
     conc = {wl: (raw_var[wl] or "?").replace("conc", "") for wl in WORKLOADS}
     w("Raw libvips: bench/raw_vips, %s threads (= cores), each looping vips_thumbnail from "
-      "the file and vips_jpegsave_buffer (Q 80, strip), cache off, no HTTP and no client; "
+      "the file and vips_jpegsave_buffer (Q 80, strip), cache off, no HTTP and no client, "
+      "linked with the service's orc lock (shared/image/orc_lock.c: without it libvips 8.14 "
+      "with orc 0.4.33 can corrupt the heap when threads free and compile orc code at once); "
       "run with libvips concurrency %s per image, the better one used (W1: %s, W2: %s; "
       "both in the per-round table). The HTTP systems are driven by bench/loadgen on the same "
       "2 cores (its CPU per job is in the CPU table). Every upload carries a unique JPEG "
