@@ -70,6 +70,18 @@ def _stop_all():
         svc.stop()
 
 
+_scratch_dir = None
+
+
+def scratch_path(name):
+    """A path for a file this test process makes once and reuses (test
+    images); their folder is removed when the process exits."""
+    global _scratch_dir
+    if _scratch_dir is None:
+        _scratch_dir = tempfile.mkdtemp(prefix="img-e2e-scratch-")
+        atexit.register(shutil.rmtree, _scratch_dir, True)
+    return os.path.join(_scratch_dir, name)
+
 # Ports handed out by free_port(), claimed across the test processes that
 # ctest runs at once: a port released by bind(0) is free for any later
 # bind(0), so two calls (here or in a parallel test) could otherwise get the

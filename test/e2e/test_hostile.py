@@ -5,6 +5,7 @@ hang, and the services go on serving."""
 
 import glob
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -89,6 +90,7 @@ class HostileFiles(ServiceTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="img-hostile-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.jpeg = read_file(JPEG_PHOTO)
         bomb = os.path.join(cls.tmp, "bomb.png")
         vips("black", bomb + "[compression=9]", 30000, 30000)
@@ -473,6 +475,7 @@ class TimeLimit(ServiceTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="img-hostile-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         # 10000 x 10000 16-bit RGBA, all black: 0.8 MB of PNG, about 2 s of
         # decoding (no shrink-on-load for PNG).
         v = os.path.join(cls.tmp, "b.v")

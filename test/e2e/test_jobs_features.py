@@ -8,14 +8,13 @@ import os
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 import uuid
 
 from event_stream import EventStream, status_events
-from harness import JPEG_PHOTO, PNG_PHOTO, ServiceTestCase, free_port, read_file, sniff
+from harness import JPEG_PHOTO, PNG_PHOTO, ServiceTestCase, free_port, read_file, scratch_path, sniff
 from webhook_receiver import Receiver, expected_signature, parse_signature
 
 SECRET = "e2e-webhook-secret-0123456789abcdef"
@@ -24,7 +23,7 @@ FAST = {"heartbeat_ms": 200, "lease_ms": 2000, "log_level": "info", "result_cach
 
 def _made(name, *command):
     """A file made once per test process by command (with {out} in it)."""
-    path = os.path.join(tempfile.gettempdir(), "img-e2e-jobs-%d-%s" % (os.getpid(), name))
+    path = scratch_path(name)
     if not os.path.exists(path):
         subprocess.run([c.format(out=path) for c in command], check=True, capture_output=True)
     return read_file(path)

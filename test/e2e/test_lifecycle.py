@@ -4,11 +4,10 @@ retention, readiness and graceful shutdown — each with real processes."""
 import os
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import JPEG_PHOTO, ServiceTestCase, image_size, read_file, sniff
+from harness import JPEG_PHOTO, ServiceTestCase, image_size, read_file, scratch_path, sniff
 
 # Quick failure detection so the tests run in seconds, not minutes.
 FAST = {"heartbeat_ms": 200, "lease_ms": 2000, "max_queued": 10000, "max_attempts": 3,
@@ -17,7 +16,7 @@ FAST = {"heartbeat_ms": 200, "lease_ms": 2000, "max_queued": 10000, "max_attempt
 
 def small_jpeg():
     """A 320x200 JPEG made from a real photo (quick jobs)."""
-    path = os.path.join(tempfile.gettempdir(), "img-e2e-small-%d.jpg" % os.getpid())
+    path = scratch_path("small.jpg")
     if not os.path.exists(path):
         subprocess.run(["vipsthumbnail", JPEG_PHOTO, "--size", "320x", "-o", path],
                        check=True, capture_output=True)
@@ -28,7 +27,7 @@ def photo_png():
     """The 1680x1050 photo as PNG: no shrink-on-load, so each job takes a
     few tens of milliseconds and a burst is still running when a test
     kills something."""
-    path = os.path.join(tempfile.gettempdir(), "img-e2e-photo-%d.png" % os.getpid())
+    path = scratch_path("photo.png")
     if not os.path.exists(path):
         subprocess.run(["vips", "copy", JPEG_PHOTO, path], check=True, capture_output=True)
     return read_file(path)

@@ -24,7 +24,7 @@ import uuid
 
 from harness import (BASE_URL, ENGINE_BIN, JPEG_PHOTO, REST_BIN, SANITIZER_MARKERS,
                      SOURCE_DIR, ServiceTestCase, _child_env, child_pids, free_port, image_size,
-                     read_file, session_pids, sniff)
+                     read_file, scratch_path, session_pids, sniff)
 
 # Quick failure detection, so that a lost engine or broker is noticed in
 # about a second; waits below are generous (a loaded machine), never asserted.
@@ -35,7 +35,7 @@ TEST_OPS = {"IMG_TEST_OPS": "1"}  # the test-only operation test_fault
 
 
 def _cached(name, make):
-    path = os.path.join(tempfile.gettempdir(), "img-e2e-resilience-%d-%s" % (os.getpid(), name))
+    path = scratch_path(name)
     if not os.path.exists(path):
         make(path + ".tmp" + os.path.splitext(path)[1])
         os.rename(path + ".tmp" + os.path.splitext(path)[1], path)
