@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include "broker_link.h"
+#include "committer.h"
 #include "crash_report.h"
 #include "deadline.h"
 #include "engine_metrics.h"
@@ -20,15 +21,20 @@
 
 #define MAX_THREADS 1024
 
+/* A job this engine holds: running in a slot, or waiting for its commit. */
 typedef struct {
-    zactor_t *actor;
-    bool busy;
     char id[JOB_ID_LEN + 1];
     int dispatch;
     char operation[MSG_OP_MAX];
     char request_id[MSG_REQUEST_ID_MAX];
     int64_t started_ms;
     int64_t deadline_ms; /* started + timeout */
+} held_t;
+
+typedef struct {
+    zactor_t *actor;
+    bool busy;
+    held_t job;
     atomic_int progress; /* written by its worker thread (job_progress) */
     int progress_sent;   /* the last percent sent, -1 none */
     int64_t progress_at; /* when */
@@ -44,6 +50,8 @@ struct engine {
     zpoller_t *poller;
     slot_t *slots;
     int n_slots;
+    zactor_t *committer;
+    zlist_t *committing; /* committer_item_t *, each tagged with its held_t */
     volatile sig_atomic_t stopping;
     bool draining;
     int64_t drain_deadline_ms;
@@ -88,13 +96,20 @@ static void s_send_heartbeat(engine_t *self)
     msg_init(&m, MSG_HEARTBEAT);
     snprintf(m.engine, sizeof m.engine, "%s", self->name);
     m.free_threads = self->draining ? 0 : s_free_slots(self);
-    char(*held)[JOB_ID_LEN + 1] = calloc((size_t)self->n_slots, sizeof *held);
+    size_t cap = (size_t)self->n_slots + zlist_size(self->committing);
+    char(*held)[JOB_ID_LEN + 1] = calloc(cap ? cap : 1, sizeof *held);
     int64_t now = s_now();
+    /* a job past its time limit is not renewed: its lease lapses */
     for (int i = 0; held && i < self->n_slots; i++) {
         slot_t *s = &self->slots[i];
-        /* a job past its time limit is not renewed: its lease lapses */
-        if (s->busy && now < s->deadline_ms)
-            memcpy(held[m.n_held++], s->id, JOB_ID_LEN + 1);
+        if (s->busy && now < s->job.deadline_ms)
+            memcpy(held[m.n_held++], s->job.id, JOB_ID_LEN + 1);
+    }
+    for (committer_item_t *c = zlist_first(self->committing); held && c;
+         c = zlist_next(self->committing)) {
+        const held_t *job = c->tag;
+        if (now < job->deadline_ms)
+            memcpy(held[m.n_held++], job->id, JOB_ID_LEN + 1);
     }
     m.held = held;
     s_send(self, &m);
@@ -143,21 +158,21 @@ static void s_on_job(engine_t *self, msg_t **m)
         return;
     }
     crash_report_slot((int)(slot - self->slots), job->id, job->dispatch);
-    memcpy(slot->id, job->id, sizeof slot->id);
-    memcpy(slot->operation, job->operation, sizeof slot->operation);
-    memcpy(slot->request_id, job->request_id, sizeof slot->request_id);
-    slot->dispatch = job->dispatch;
-    slot->started_ms = s_now();
+    memcpy(slot->job.id, job->id, sizeof slot->job.id);
+    memcpy(slot->job.operation, job->operation, sizeof slot->job.operation);
+    memcpy(slot->job.request_id, job->request_id, sizeof slot->job.request_id);
+    slot->job.dispatch = job->dispatch;
+    slot->job.started_ms = s_now();
     atomic_store(&slot->progress, 0);
     slot->progress_sent = -1;
-    slot->progress_at = slot->started_ms;
-    slot->deadline_ms = slot->started_ms + job->timeout_ms;
+    slot->progress_at = slot->job.started_ms;
+    slot->job.deadline_ms = slot->job.started_ms + job->timeout_ms;
     log_context_set(job->request_id, job->id);
     log_info("engine: job %s (%s) dispatch %d started", job->id, job->operation, job->dispatch);
     log_context_set(NULL, NULL);
     s_send_id(self, MSG_STARTED, job->id, job->dispatch);
     if (worker_send_job(slot->actor, m) < 0) {
-        log_error("engine: cannot hand job %s to a worker thread", slot->id);
+        log_error("engine: cannot hand job %s to a worker thread", slot->job.id);
         crash_report_slot((int)(slot - self->slots), NULL, 0);
         return;
     }
@@ -184,24 +199,71 @@ static void s_on_broker(engine_t *self)
     }
 }
 
-static void s_on_worker(engine_t *self, slot_t *slot)
+/* The end of a job: its done to the broker, the log and the metrics. */
+static void s_report(engine_t *self, const held_t *job, msg_t *done)
 {
-    msg_t *done = worker_recv_done(slot->actor);
     if (done)
         s_send(self, done);
-    log_context_set(slot->request_id, slot->id);
-    log_info("engine: job %s dispatch %d %s", slot->id, slot->dispatch,
+    log_context_set(job->request_id, job->id);
+    log_info("engine: job %s dispatch %d %s", job->id, job->dispatch,
              done && done->ok ? "complete" : "failed");
     log_context_set(NULL, NULL);
-    engine_metrics_job(self->metrics, slot->operation, done && done->ok,
-                       (double)(s_now() - slot->started_ms) / 1000.0);
-    if (done)
-        msg_clear(done);
-    free(done);
+    engine_metrics_job(self->metrics, job->operation, done && done->ok,
+                       (double)(s_now() - job->started_ms) / 1000.0);
+}
+
+/* Hands a written result's commit, and the done that waits for it, to the
+ * committer; takes *done and *commit. -1 when it cannot (nothing taken). */
+static int s_commit(engine_t *self, const held_t *job, msg_t **done, result_commit_t **commit)
+{
+    committer_item_t *item = calloc(1, sizeof *item);
+    held_t *tag = malloc(sizeof *tag);
+    if (item && tag) {
+        *tag = *job;
+        *item = (committer_item_t){.commit = *commit, .done = *done, .tag = tag};
+        if (committer_send(self->committer, item) == 0) {
+            zlist_append(self->committing, item);
+            *done = NULL;
+            *commit = NULL;
+            return 0;
+        }
+    }
+    free(item);
+    free(tag);
+    return -1;
+}
+
+static void s_on_worker(engine_t *self, slot_t *slot)
+{
+    result_commit_t *commit = NULL;
+    msg_t *done = worker_recv_done(slot->actor, &commit);
+    bool handed = commit && done && done->ok && s_commit(self, &slot->job, &done, &commit) == 0;
+    if (!handed) { /* reported now; a result is committed first, here */
+        if (commit && done && done->ok)
+            committer_run(&(committer_item_t){.commit = commit, .done = done});
+        if (commit)
+            result_commit_abandon(commit);
+        free(commit);
+        s_report(self, &slot->job, done);
+        if (done)
+            msg_clear(done);
+        free(done);
+    }
     slot->busy = false;
     crash_report_slot((int)(slot - self->slots), NULL, 0);
     engine_metrics_busy(self->metrics, self->n_slots - s_free_slots(self));
     s_send_ready(self, 1);
+}
+
+static void s_on_committer(engine_t *self)
+{
+    committer_item_t *item = committer_recv(self->committer);
+    if (!item)
+        return;
+    zlist_remove(self->committing, item);
+    s_report(self, item->tag, item->done);
+    free(item->tag);
+    committer_item_free(item);
 }
 
 /* Progress of the running jobs to the broker: a change, at most every
@@ -217,8 +279,8 @@ static void s_send_progress(engine_t *self, int64_t now)
             continue;
         msg_t m;
         msg_init(&m, MSG_PROGRESS);
-        memcpy(m.id, s->id, sizeof m.id);
-        m.dispatch = s->dispatch;
+        memcpy(m.id, s->job.id, sizeof m.id);
+        m.dispatch = s->job.dispatch;
         m.percent = percent;
         s_send(self, &m);
         s->progress_sent = percent;
@@ -240,23 +302,30 @@ static void s_begin_drain(engine_t *self)
              self->n_slots - s_free_slots(self), self->cfg->shutdown_grace_s);
 }
 
+static void s_release(engine_t *self, const held_t *job)
+{
+    log_warn("engine: handing back job %s unfinished", job->id);
+    s_send_id(self, MSG_RELEASE, job->id, job->dispatch);
+}
+
 static void s_release_running(engine_t *self)
 {
     for (int i = 0; i < self->n_slots; i++)
-        if (self->slots[i].busy) {
-            log_warn("engine: handing back job %s unfinished", self->slots[i].id);
-            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].dispatch);
-        }
+        if (self->slots[i].busy)
+            s_release(self, &self->slots[i].job);
+    for (committer_item_t *c = zlist_first(self->committing); c; c = zlist_next(self->committing))
+        s_release(self, c->tag);
 }
 
 static bool s_stuck(const engine_t *self, const slot_t *s, int64_t now)
 {
-    return s->busy && now > s->deadline_ms + self->cfg->lease_ms;
+    return s->busy && now > s->job.deadline_ms + self->cfg->lease_ms;
 }
 
 /* A job past its time limit plus a lease was given back to the queue (its
  * lease lapsed) and its thread is stuck: only a restart by the supervisor
- * frees it. The other running jobs are handed back uncharged first. */
+ * frees it. The other jobs held (running, or waiting for their commit) are
+ * handed back uncharged first. */
 static int s_watchdog(engine_t *self, int64_t now)
 {
     int stuck = -1;
@@ -267,9 +336,13 @@ static int s_watchdog(engine_t *self, int64_t now)
         return 0;
     for (int i = 0; i < self->n_slots; i++)
         if (self->slots[i].busy && !s_stuck(self, &self->slots[i], now))
-            s_send_id(self, MSG_RELEASE, self->slots[i].id, self->slots[i].dispatch);
+            s_send_id(self, MSG_RELEASE, self->slots[i].job.id, self->slots[i].job.dispatch);
+    for (committer_item_t *c = zlist_first(self->committing); c; c = zlist_next(self->committing)) {
+        const held_t *job = c->tag;
+        s_send_id(self, MSG_RELEASE, job->id, job->dispatch);
+    }
     img_error_set(IMG_E_TIMEOUT, "job %s is stuck past its time limit; restarting",
-                  self->slots[stuck].id);
+                  self->slots[stuck].job.id);
     return -1;
 }
 
@@ -291,8 +364,7 @@ int engine_run(engine_t *self)
         if (self->stopping && !self->draining)
             s_begin_drain(self);
         int64_t now = s_now();
-        if (self->draining &&
-            (s_free_slots(self) == self->n_slots || now >= self->drain_deadline_ms)) {
+        if (self->draining && (!engine_busy(self) || now >= self->drain_deadline_ms)) {
             s_release_running(self);
             return 0;
         }
@@ -314,6 +386,8 @@ int engine_run(engine_t *self)
         for (int i = 0; which && i < self->n_slots; i++)
             if (which == self->slots[i].actor)
                 s_on_worker(self, &self->slots[i]);
+        if (which && which == self->committer)
+            s_on_committer(self);
     }
 }
 
@@ -340,8 +414,14 @@ engine_t *engine_new(const img_config_t *cfg)
         self->n_slots = MAX_THREADS;
     self->slots = calloc((size_t)self->n_slots, sizeof *self->slots);
     self->poller = zpoller_new(NULL);
-    if (!self->slots || !self->poller)
+    self->committing = zlist_new();
+    if (!self->slots || !self->poller || !self->committing)
         goto oom;
+    if (!(self->committer = committer_new())) {
+        img_error_set(IMG_E_INTERNAL, "cannot start the committer thread");
+        goto fail;
+    }
+    zpoller_add(self->poller, self->committer);
     if (!(self->metrics = engine_metrics_new(cfg, self->n_slots)))
         goto fail;
     if (engine_metrics_port(self->metrics))
@@ -378,6 +458,10 @@ void engine_destroy(engine_t **pself)
     }
     if (!busy) /* a busy thread may still use the clock */
         deadline_clock_destroy(&self->clock);
+    /* commits still in the committer's pipe are given up with the process:
+     * their jobs were handed back (s_release_running) */
+    zactor_destroy(&self->committer);
+    zlist_destroy(&self->committing);
     engine_metrics_destroy(&self->metrics);
     free(self->slots);
     free(self);
@@ -386,5 +470,5 @@ void engine_destroy(engine_t **pself)
 
 bool engine_busy(const engine_t *self)
 {
-    return s_free_slots(self) < self->n_slots;
+    return s_free_slots(self) < self->n_slots || zlist_size(self->committing) > 0;
 }

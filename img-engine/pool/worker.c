@@ -15,7 +15,8 @@
 
 #define TRIM_ABOVE ((unsigned long)128 << 20) /* resident bytes (steady W1 load: 66 MB) */
 
-void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atomic_int *progress)
+void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atomic_int *progress,
+                    result_commit_t *commit)
 {
     json_t *result = NULL;
     job_runner_job_t spec = {.id = job->id,
@@ -23,7 +24,8 @@ void worker_run_job(const worker_env_t *env, const msg_t *job, msg_t *done, atom
                              .params = job->params,
                              .input = job->input,
                              .timeout_ms = job->timeout_ms,
-                             .progress = progress};
+                             .progress = progress,
+                             .commit = commit};
     msg_init(done, MSG_DONE);
     memcpy(done->id, job->id, sizeof done->id);
     done->dispatch = job->dispatch;
@@ -84,13 +86,18 @@ static void s_actor(zsock_t *pipe, void *arg)
         }
         free(command);
         msg_t *done = calloc(1, sizeof *done);
-        if (job && done)
-            worker_run_job(env, job, done, args.progress);
+        result_commit_t *commit = calloc(1, sizeof *commit);
+        if (job && done) /* without a commit of its own, it commits at once */
+            worker_run_job(env, job, done, args.progress, commit);
         if (job)
             msg_clear(job);
         free(job);
+        if (commit && !result_commit_pending(commit)) {
+            free(commit);
+            commit = NULL;
+        }
         s_trim_after_large_job();
-        zsock_send(pipe, "p", done);
+        zsock_send(pipe, "pp", done, commit);
     }
     vips_thread_shutdown();
 }
@@ -113,10 +120,12 @@ int worker_send_job(zactor_t *worker, msg_t **job)
     return 0;
 }
 
-msg_t *worker_recv_done(zactor_t *worker)
+msg_t *worker_recv_done(zactor_t *worker, result_commit_t **commit)
 {
-    void *done = NULL;
-    if (zsock_recv(worker, "p", &done) < 0)
+    void *done = NULL, *pending = NULL;
+    *commit = NULL;
+    if (zsock_recv(worker, "pp", &done, &pending) < 0)
         return NULL;
+    *commit = pending;
     return done;
 }

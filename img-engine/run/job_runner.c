@@ -24,6 +24,7 @@ typedef struct {
     job_progress_t *progress;
     op_monitor_t monitor;
     op_job_t job;
+    result_commit_t *commit; /* the caller's, or NULL */
 } s_attempt_t;
 
 /* The monitor of an attempt: its deadline and its progress. */
@@ -151,7 +152,7 @@ static int s_work(s_attempt_t *a, json_t **result)
     } else if (!image) {
         img_error_set(IMG_E_PROCESSING_FAILED, "the operation produced no image");
     } else if ((rc = result_writer_write(job, image, a->plan.format, a->plan.quality, a->dir,
-                                         result)) == 0 &&
+                                         result, a->commit)) == 0 &&
                job->extra) {
         json_object_update_missing(*result, job->extra);
     }
@@ -195,6 +196,9 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
     s_attempt_t *a = g_new0(s_attempt_t, 1);
     int rc = -1;
     *result = NULL;
+    a->commit = spec->commit;
+    if (a->commit)
+        a->commit->temp[0] = '\0';
     a->deadline = deadline_start(clock, spec->timeout_ms);
     a->progress = job_progress_new(spec->progress);
     a->monitor =
@@ -208,6 +212,8 @@ int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_r
     if (rc == 0 && deadline_passed(a->deadline)) {
         json_decref(*result);
         *result = NULL;
+        if (a->commit)
+            result_commit_abandon(a->commit);
         rc = op_job_timeout(&a->job);
     }
     VIPS_UNREF(a->job.out);

@@ -20,23 +20,27 @@
 
 #include "config.h"
 #include "deadline.h"
+#include "result_commit.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
 
 typedef struct {
-    const char *id;        /* a valid job id */
-    const char *operation; /* its operation's name */
-    const json_t *params;  /* as the job message carries them */
-    const json_t *input;   /* the inputs' headers it carries (op_header.h), or NULL */
-    int timeout_ms;        /* the attempt's time limit */
-    atomic_int *progress;  /* where its progress goes (job_progress.h), or NULL */
+    const char *id;          /* a valid job id */
+    const char *operation;   /* its operation's name */
+    const json_t *params;    /* as the job message carries them */
+    const json_t *input;     /* the inputs' headers it carries (op_header.h), or NULL */
+    int timeout_ms;          /* the attempt's time limit */
+    atomic_int *progress;    /* where its progress goes (job_progress.h), or NULL */
+    result_commit_t *commit; /* where an image result's commit is left for the caller to
+                                run, or NULL: committed before the return (result_commit.h) */
 } job_runner_job_t;
 
 /* Runs one attempt. *result gets a new object (caller owns): for images
  * {width, height, format, bytes[, pages]} plus the operation's extra
  * fields; for JSON operations the operation's object. 0, or -1 with
- * img_error. cfg and clock are not owned. Thread-safe: each worker thread
+ * img_error; a pending commit is left in job->commit only on success.
+ * cfg and clock are not owned. Thread-safe: each worker thread
  * runs its own jobs. */
 int job_runner_run(const img_config_t *cfg, deadline_clock_t *clock, const job_runner_job_t *job,
                    json_t **result);

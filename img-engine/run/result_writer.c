@@ -4,15 +4,11 @@
 #include "job_files.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
-
-#define FULL_BELOW (4ULL << 20) /* free bytes under which a volume counts as full */
 
 /* Metadata a result never carries: camera, place and author details, and
  * the EXIF thumbnail (a small copy of the whole original, which a crop or a
@@ -83,39 +79,16 @@ static int s_save(VipsImage *image, const img_format_t *fmt, int quality, const 
     return -1;
 }
 
-/* fsync the written file and take its size. */
-static int s_sync_file(const char *path, long long *bytes)
+/* The size of the written file. */
+static int s_file_size(const char *path, long long *bytes)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fsync(fd) != 0 || fstat(fd, &st) != 0) {
+    if (stat(path, &st) != 0) {
         img_error_set_io(errno, "the result could not be written");
-        if (fd >= 0)
-            close(fd);
         return -1;
     }
-    close(fd);
     *bytes = (long long)st.st_size;
     return 0;
-}
-
-static void s_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-/* After a failed write: when the volume is (nearly) full, that is the
- * reason to give, whatever the saver said. */
-static void s_blame_full_volume(const char *dir)
-{
-    struct statvfs vfs;
-    if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW)
-        img_error_set(IMG_E_INSUFFICIENT_STORAGE,
-                      "the data volume is full: the result could not be written");
 }
 
 /* The frames the file at path holds: an encoder may write fewer than it
@@ -131,39 +104,36 @@ static int s_frames_written(op_job_t *job, const char *path, int *pages)
     return 0;
 }
 
-/* Saves image to a temporary file and renames it to result.<ext>; *pages:
- * the frames written. */
-static int s_write_atomic(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
-                          const char *job_dir, long long *bytes, int *pages)
+/* Saves image to a temporary file of job_dir and fills commit with its
+ * renaming to result.<ext>; *pages: the frames written. */
+static int s_write_temp(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
+                        const char *job_dir, result_commit_t *commit, long long *bytes, int *pages)
 {
-    char tmp[PATH_MAX], final[PATH_MAX];
-    if (job_files_result_temp(job_dir, fmt->ext, tmp, sizeof tmp) != 0 ||
-        job_files_result(job_dir, fmt->ext, final, sizeof final) != 0)
+    result_commit_t c;
+    memset(&c, 0, sizeof c);
+    if (job_files_result_temp(job_dir, fmt->ext, c.temp, sizeof c.temp) != 0 ||
+        job_files_result(job_dir, fmt->ext, c.final, sizeof c.final) != 0)
         return -1;
+    snprintf(c.dir, sizeof c.dir, "%s", job_dir);
     op_job_watch_last(job, image);
-    if (s_save(image, fmt, quality, tmp) != 0) {
+    if (s_save(image, fmt, quality, c.temp) != 0) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "writing the image failed");
-        s_blame_full_volume(job_dir);
+        result_commit_blame_full_volume(job_dir);
         goto fail;
     }
     if (op_job_expired(job)) {
         op_job_timeout(job);
         goto fail;
     }
-    if (s_sync_file(tmp, bytes) != 0)
+    if (s_file_size(c.temp, bytes) != 0)
         goto fail;
     *pages = vips_image_get_height(image) / vips_image_get_page_height(image);
-    if (*pages > 1 && s_frames_written(job, tmp, pages) != 0)
+    if (*pages > 1 && s_frames_written(job, c.temp, pages) != 0)
         goto fail;
-    if (rename(tmp, final) != 0) {
-        img_error_set(IMG_E_PROCESSING_FAILED, "the result could not be stored: %s",
-                      strerror(errno));
-        goto fail;
-    }
-    s_sync_dir(job_dir);
+    *commit = c;
     return 0;
 fail:
-    unlink(tmp);
+    result_commit_abandon(&c);
     return -1;
 }
 
@@ -184,14 +154,19 @@ static int s_prepare(op_job_t *job, VipsImage *image, const img_format_t *fmt, V
 }
 
 int result_writer_write(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
-                        const char *job_dir, json_t **result)
+                        const char *job_dir, json_t **result, result_commit_t *pending)
 {
     VipsImage *ready = NULL;
+    result_commit_t commit;
     long long bytes = 0;
     int pages = 1;
     if (s_prepare(job, image, fmt, &ready) != 0)
         return -1;
-    int rc = s_write_atomic(job, ready, fmt, quality, job_dir, &bytes, &pages);
+    int rc = s_write_temp(job, ready, fmt, quality, job_dir, &commit, &bytes, &pages);
+    if (rc == 0 && pending)
+        *pending = commit;
+    else if (rc == 0)
+        rc = result_commit_run(&commit);
     if (rc == 0) {
         *result = json_pack("{s:i, s:i, s:s, s:I}", "width", vips_image_get_width(ready), "height",
                             vips_image_get_page_height(ready), "format", fmt->name, "bytes",

@@ -13,20 +13,23 @@
  * Savers: jpeg (Q, default 75), png (zlib level 2), webp (Q, default 75),
  * avif (heifsave AV1, Q, default 50), tiff (deflate), gif.
  *
- * The save is watched (it stops at the job's deadline), goes to a temporary
- * file that is synced and renamed to result.<ext>, and the folder is synced:
- * a job done twice leaves one whole result.
+ * The save is watched (it stops at the job's deadline) and goes to a
+ * temporary file, which a commit (result_commit.h) syncs and renames to
+ * result.<ext>: a job done twice leaves one whole result.
  */
 #ifndef IMG_RESULT_WRITER_H
 #define IMG_RESULT_WRITER_H
 
 #include "image_format.h"
 #include "op_job.h"
+#include "result_commit.h"
 
 /* Writes image as fmt (quality 1..100, 0 = the saver's default) into
  * job_dir. *result gets a new object {width, height, format, bytes} (and
- * pages for an animation). 0, or -1 with img_error. */
+ * pages for an animation). With pending NULL the result is committed
+ * before the return; otherwise *pending gets the commit, which the caller
+ * runs or abandons. 0, or -1 with img_error (nothing then pending). */
 int result_writer_write(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
-                        const char *job_dir, json_t **result);
+                        const char *job_dir, json_t **result, result_commit_t *pending);
 
 #endif

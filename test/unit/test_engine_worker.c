@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A job message for the folder's job (params as JSON text). */
@@ -35,7 +36,7 @@ static void s_run(ts_folder_t *f, const msg_t *job, msg_t *done)
 {
     worker_env_t env = {.cfg = &f->cfg, .clock = f->clock};
     atomic_int progress = -1;
-    worker_run_job(&env, job, done, &progress);
+    worker_run_job(&env, job, done, &progress, NULL); /* commits before the return */
     if (done->ok) /* a job that ran reported its progress, short of 100 */
         assert_in_range(atomic_load(&progress), 0, 99);
     assert_int_equal(done->type, MSG_DONE);
@@ -142,7 +143,8 @@ static void test_timeout_is_reported(void **state)
     msg_clear(&done);
 }
 
-/* The actor: the job message's ownership passes with it; the done comes back. */
+/* The actor: the job message's ownership passes with it; the done comes
+ * back, with an image result's commit still to run (the committer's). */
 static void test_actor_runs_jobs(void **state)
 {
     ts_folder_t *f = *state;
@@ -158,7 +160,8 @@ static void test_actor_runs_jobs(void **state)
         job->dispatch = 10 + i;
         assert_int_equal(worker_send_job(worker, &job), 0);
         assert_null(job); /* taken */
-        msg_t *done = worker_recv_done(worker);
+        result_commit_t *commit = NULL;
+        msg_t *done = worker_recv_done(worker, &commit);
         assert_non_null(done);
         assert_int_equal(done->type, MSG_DONE);
         assert_string_equal(done->id, f->id);
@@ -166,10 +169,27 @@ static void test_actor_runs_jobs(void **state)
         if (i == 0) {
             assert_true(done->ok);
             assert_int_equal(json_integer_value(json_object_get(done->result, "width")), 32);
+            /* written, measured, not yet under its name */
+            char result[PATH_MAX];
+            struct stat st;
+            ts_result_path(f, json_string_value(json_object_get(done->result, "format")), result,
+                           sizeof result);
+            assert_non_null(commit);
+            assert_true(result_commit_pending(commit));
+            assert_int_equal(access(result, F_OK), -1);
+            assert_int_equal(ts_count_files(f->dir, ".result-"), 1);
+            assert_int_equal(result_commit_run(commit), 0);
+            assert_int_equal(stat(result, &st), 0);
+            assert_int_equal(st.st_size,
+                             json_integer_value(json_object_get(done->result, "bytes")));
+            assert_int_equal(ts_count_files(f->dir, ".result-"), 0);
+            unlink(result);
         } else {
             assert_false(done->ok);
             assert_string_equal(done->error_code, "invalid_parameter");
+            assert_null(commit); /* nothing written */
         }
+        free(commit);
         msg_clear(done);
         free(done);
     }
