@@ -12,8 +12,9 @@
  *   - a whole job (op->run): the operation reads its inputs itself.
  * An image result is written by result_writer; a JSON result is the
  * operation's own. The time limit covers everything after the clock starts:
- * the probe, the work and the save. The runner lends the operation a
- * monitor that joins the deadline and the job's progress (job_progress).
+ * the probe, the work and the save; not a commit the caller runs later
+ * (result_commit.h: two syncs and a rename). The runner lends the operation
+ * a monitor that joins the deadline and the job's progress (job_progress).
  */
 #ifndef IMG_JOB_RUNNER_H
 #define IMG_JOB_RUNNER_H
