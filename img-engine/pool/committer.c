@@ -1,5 +1,6 @@
 #include "committer.h"
 
+#include "actor_pipe.h"
 #include "img_error.h"
 #include "log.h"
 
@@ -39,15 +40,8 @@ static void s_actor(zsock_t *pipe, void *arg)
 {
     (void)arg;
     zsock_signal(pipe, 0);
-    for (;;) {
-        char *command = NULL;
-        void *item = NULL;
-        if (zsock_recv(pipe, "sp", &command, &item) < 0 || !command ||
-            strcmp(command, "$TERM") == 0) {
-            free(command);
-            break;
-        }
-        free(command);
+    void *item;
+    while (actor_pipe_next(pipe, &item)) {
         if (item)
             committer_run(item);
         zsock_send(pipe, "p", item);

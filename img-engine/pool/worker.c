@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include "actor_pipe.h"
 #include "crash_report.h"
 #include "img_error.h"
 #include "job_runner.h"
@@ -76,15 +77,8 @@ static void s_actor(zsock_t *pipe, void *arg)
     free(arg);
     const worker_env_t *env = args.env;
     zsock_signal(pipe, 0);
-    for (;;) {
-        char *command = NULL;
-        void *job = NULL;
-        if (zsock_recv(pipe, "sp", &command, &job) < 0 || !command ||
-            strcmp(command, "$TERM") == 0) {
-            free(command);
-            break;
-        }
-        free(command);
+    void *job;
+    while (actor_pipe_next(pipe, &job)) {
         msg_t *done = calloc(1, sizeof *done);
         result_commit_t *commit = calloc(1, sizeof *commit);
         if (job && done) /* without a commit of its own, it commits at once */

@@ -104,19 +104,20 @@ static int s_frames_written(op_job_t *job, const char *path, int *pages)
     return 0;
 }
 
-/* Saves image to a temporary file of job_dir and fills commit with its
- * renaming to result.<ext>; *pages: the frames written. */
+/* Saves image to a temporary file of job_dir and fills c with its renaming
+ * to result.<ext>; *pages: the frames written. On -1 nothing is pending. */
 static int s_write_temp(op_job_t *job, VipsImage *image, const img_format_t *fmt, int quality,
-                        const char *job_dir, result_commit_t *commit, long long *bytes, int *pages)
+                        const char *job_dir, result_commit_t *c, long long *bytes, int *pages)
 {
-    result_commit_t c;
-    memset(&c, 0, sizeof c);
-    if (job_files_result_temp(job_dir, fmt->ext, c.temp, sizeof c.temp) != 0 ||
-        job_files_result(job_dir, fmt->ext, c.final, sizeof c.final) != 0)
+    memset(c, 0, sizeof *c);
+    if (job_files_result_temp(job_dir, fmt->ext, c->temp, sizeof c->temp) != 0 ||
+        job_files_result(job_dir, fmt->ext, c->final, sizeof c->final) != 0) {
+        c->temp[0] = '\0';
         return -1;
-    snprintf(c.dir, sizeof c.dir, "%s", job_dir);
+    }
+    snprintf(c->dir, sizeof c->dir, "%s", job_dir);
     op_job_watch_last(job, image);
-    if (s_save(image, fmt, quality, c.temp) != 0) {
+    if (s_save(image, fmt, quality, c->temp) != 0) {
         op_job_fail(job, IMG_E_PROCESSING_FAILED, "writing the image failed");
         result_commit_blame_full_volume(job_dir);
         goto fail;
@@ -125,15 +126,14 @@ static int s_write_temp(op_job_t *job, VipsImage *image, const img_format_t *fmt
         op_job_timeout(job);
         goto fail;
     }
-    if (s_file_size(c.temp, bytes) != 0)
+    if (s_file_size(c->temp, bytes) != 0)
         goto fail;
     *pages = vips_image_get_height(image) / vips_image_get_page_height(image);
-    if (*pages > 1 && s_frames_written(job, c.temp, pages) != 0)
+    if (*pages > 1 && s_frames_written(job, c->temp, pages) != 0)
         goto fail;
-    *commit = c;
     return 0;
 fail:
-    result_commit_abandon(&c);
+    result_commit_abandon(c);
     return -1;
 }
 
@@ -157,16 +157,15 @@ int result_writer_write(op_job_t *job, VipsImage *image, const img_format_t *fmt
                         const char *job_dir, json_t **result, result_commit_t *pending)
 {
     VipsImage *ready = NULL;
-    result_commit_t commit;
+    result_commit_t own;
+    result_commit_t *commit = pending ? pending : &own;
     long long bytes = 0;
     int pages = 1;
     if (s_prepare(job, image, fmt, &ready) != 0)
         return -1;
-    int rc = s_write_temp(job, ready, fmt, quality, job_dir, &commit, &bytes, &pages);
-    if (rc == 0 && pending)
-        *pending = commit;
-    else if (rc == 0)
-        rc = result_commit_run(&commit);
+    int rc = s_write_temp(job, ready, fmt, quality, job_dir, commit, &bytes, &pages);
+    if (rc == 0 && !pending)
+        rc = result_commit_run(commit);
     if (rc == 0) {
         *result = json_pack("{s:i, s:i, s:s, s:I}", "width", vips_image_get_width(ready), "height",
                             vips_image_get_page_height(ready), "format", fmt->name, "bytes",
