@@ -287,7 +287,10 @@ class EngineGarbage(ServiceTestCase):
         done = self.expect_done(good)
         self.assertEqual((done["dispatch"], done["status"]), (7, "complete"), done)
         self.assertEqual(done["result"]["width"], 64)
-        self.assertTrue(os.path.exists(os.path.join(folder, "result.png")))
+        # the done came after the commit: the whole result is under its name
+        self.assertEqual(os.path.getsize(os.path.join(folder, "result.png")),
+                         done["result"]["bytes"])
+        self.assertEqual([n for n in os.listdir(folder) if n.startswith(".result-")], [])
         self.assertIsNone(self.svc.engines[0].poll())
 
     def test_the_inputs_header_in_a_job_is_checked(self):
