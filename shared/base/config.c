@@ -100,6 +100,9 @@ static const key_t_ s_keys[] = {
         "libvips threads per image in img-engine (1: best throughput with one worker per core, "
         "and libvips 8.14 never loses a corrupt input's error; more: lower latency for few "
         "large images, but a corrupt input may complete with blank tiles); 0 = libvips' default"),
+    INT(engine_nice, 0, 19, "10",
+        "niceness img-engine runs at: its image work gives way to img-rest's requests and to "
+        "other programs on the machine; 0 = as started"),
     STR(metrics_listen, "",
         "img-engine serves Prometheus' /metrics here (e.g. 9101 or 127.0.0.1:9101); empty = no"),
     INT(shutdown_grace_s, 0, 3600, "10", "on SIGTERM, time img-engine lets running jobs finish"),

@@ -61,6 +61,7 @@ typedef struct {
     /* img-engine */
     int engine_threads;       /* 0 = number of cores */
     int vips_concurrency;     /* libvips threads per image; 0 = its default */
+    int engine_nice;          /* niceness of img-engine; 0 = as started */
     char metrics_listen[128]; /* img-engine's /metrics; empty = none */
     int shutdown_grace_s;
 } img_config_t;

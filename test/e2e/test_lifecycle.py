@@ -177,6 +177,41 @@ class TwoEngines(ServiceTestCase):
         burst.assert_all_complete()
 
 
+def thread_niceness(pid):
+    """{thread id: niceness} of every thread of process pid, from /proc."""
+    found = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            text = f.read()
+        found[int(tid)] = int(text[text.rindex(")") + 2:].split()[16])
+    return found
+
+
+class Niceness(ServiceTestCase):
+    """img-engine runs its work (every thread of it: workers, libvips',
+    ZeroMQ's) at engine_nice, 10 by default, so that image work gives way to
+    img-rest; img-rest and the engine's supervisor keep the niceness they
+    were started with."""
+    CONFIG = dict(FAST, engine_nice=7)
+
+    def check(self, svc, nice):
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        svc.run_job("resize", {"file": ("p", photo_png())}, fields={"width": 64})
+        engine = svc.child_pid(svc.engines[0])
+        threads = thread_niceness(engine)
+        self.assertGreater(len(threads), 3, threads)  # main, ZeroMQ, workers, libvips
+        self.assertEqual(set(threads.values()), {max(nice, own)}, threads)
+        self.assertEqual(set(thread_niceness(svc.engines[0].pid).values()), {own})
+        rest = svc.child_pid(svc.rest)
+        self.assertEqual(set(thread_niceness(rest).values()), {own})
+
+    def test_configured(self):
+        self.check(self.svc, 7)
+
+    def test_default(self):
+        self.check(self.service(engines=1, config=FAST), 10)
+
+
 class NoEngine(ServiceTestCase):
     """No engine at first: not ready, jobs wait in the queue, the queue has
     a bound; an engine that connects runs them all."""
