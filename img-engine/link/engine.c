@@ -223,6 +223,7 @@ static int s_commit(engine_t *self, const held_t *job, msg_t **done, result_comm
         *item = (committer_item_t){.commit = *commit, .done = *done, .tag = tag};
         if (committer_send(self->committer, item) == 0) {
             zlist_append(self->committing, item);
+            crash_report_committing_add(job->id, job->dispatch);
             *done = NULL;
             *commit = NULL;
             return 0;
@@ -261,6 +262,7 @@ static void s_on_committer(engine_t *self)
     if (!item)
         return;
     zlist_remove(self->committing, item);
+    crash_report_committing_remove(((held_t *)item->tag)->id);
     s_report(self, item->tag, item->done);
     free(item->tag);
     committer_item_free(item);

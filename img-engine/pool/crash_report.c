@@ -12,6 +12,8 @@
 static int s_pipe[2] = {-1, -1};
 static crash_job_t s_slots[CRASH_REPORT_MAX];
 static volatile int s_n_slots;
+static crash_job_t s_committing[CRASH_REPORT_MAX];
+static volatile int s_n_committing;
 static _Thread_local crash_job_t s_current;
 static crash_job_t s_innocents[CRASH_REPORT_MAX];
 static int s_n_innocents;
@@ -36,6 +38,30 @@ void crash_report_slot(int i, const char *id, int dispatch)
         s_slots[i].id[0] = '\0';
     if (i >= s_n_slots)
         s_n_slots = i + 1;
+}
+
+void crash_report_committing_add(const char *id, int dispatch)
+{
+    int n = s_n_committing;
+    if (n >= CRASH_REPORT_MAX)
+        return;
+    memcpy(s_committing[n].id, id, JOB_ID_LEN + 1);
+    s_committing[n].dispatch = dispatch;
+    s_n_committing = n + 1; /* counted once whole: the handler reads the first n */
+}
+
+void crash_report_committing_remove(const char *id)
+{
+    int n = s_n_committing;
+    for (int i = 0; i < n; i++)
+        if (strcmp(s_committing[i].id, id) == 0) {
+            /* the last one moves here, then is counted once: a handler
+             * running meanwhile may report it twice (the second release is
+             * refused by the broker) or read it torn (refused by collect) */
+            s_committing[i] = s_committing[n - 1];
+            s_n_committing = n - 1;
+            return;
+        }
 }
 
 void crash_report_current(const char *id, int dispatch)
@@ -94,6 +120,8 @@ static void s_on_fatal(int sig)
     for (int i = 0; have_culprit && i < s_n_slots; i++)
         if (s_slots[i].id[0] && memcmp(s_slots[i].id, s_current.id, JOB_ID_LEN) != 0)
             s_write_line('I', &s_slots[i]);
+    for (int i = 0; i < s_n_committing; i++) /* done computing: never the culprit */
+        s_write_line('I', &s_committing[i]);
     errno = saved;
     /* SA_RESETHAND restored the default action: die of the same signal */
     raise(sig);

@@ -11,11 +11,14 @@
  * next engine, which hands the innocent jobs back (`release`: not charged)
  * as soon as it connects; the culprit's lease lapses and it is charged an
  * attempt, so a job that always crashes ends failed after max_attempts
- * while the jobs that ran beside it are unaffected.
+ * while the jobs that ran beside it are unaffected. Jobs whose work is done
+ * and whose result waits for its commit (the committer thread) are never
+ * the culprit: they are always handed back, even when the crash cannot be
+ * pinned on one running job.
  *
  * State is process-wide by necessity (a signal handler reads it); it is
- * written only by the engine thread (slots) and by each worker thread for
- * itself (its current job). */
+ * written only by the engine thread (slots, commits) and by each worker
+ * thread for itself (its current job). */
 #ifndef IMG_CRASH_REPORT_H
 #define IMG_CRASH_REPORT_H
 
@@ -38,6 +41,10 @@ int crash_report_collect(void);
 void crash_report_install(void);
 /* Engine thread: slot i holds job id (NULL: slot free). */
 void crash_report_slot(int i, const char *id, int dispatch);
+/* Engine thread: job id now waits for its result's commit (add), or no
+ * longer does (remove). At most CRASH_REPORT_MAX are remembered. */
+void crash_report_committing_add(const char *id, int dispatch);
+void crash_report_committing_remove(const char *id);
 /* Worker thread: the job this thread runs now (NULL: none). */
 void crash_report_current(const char *id, int dispatch);
 /* Engine: the innocent jobs of the previous engine, to hand back. */
