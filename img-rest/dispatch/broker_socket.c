@@ -9,11 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Writes one public certificate per allowed key into a fresh folder. */
+/* Writes one public certificate per allowed key into a fresh folder under
+ * $TMPDIR (else /tmp). zauth reads the folder again when it changes, so it
+ * stays until the socket is closed. */
 static int s_write_allowed(broker_socket_t *self, const char *list)
 {
-    snprintf(self->cert_dir, sizeof self->cert_dir, "/tmp/img-curve-XXXXXX");
-    if (!mkdtemp(self->cert_dir)) {
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(self->cert_dir, sizeof self->cert_dir, "%s/img-curve-XXXXXX",
+                     tmp && *tmp ? tmp : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof self->cert_dir || !mkdtemp(self->cert_dir)) {
         self->cert_dir[0] = '\0';
         img_error_set(IMG_E_INTERNAL, "cannot create a folder for CURVE certificates");
         return -1;

@@ -373,6 +373,7 @@ class Curve(unittest.TestCase):
         config["heartbeat_ms"] = 200
         svc = Service(engines=engines, config=config, start=False)
         self.addCleanup(svc.cleanup)
+        svc.env["TMPDIR"] = svc.dir  # where img-rest puts the allowed keys' certificates
         svc.start_rest()
         for _ in range(engines):
             svc.start_engine(wait=False)
@@ -383,6 +384,14 @@ class Curve(unittest.TestCase):
         svc.wait_ready(20)
         st, _ = svc.run_job("resize", {"file": ("a.jpg", read_file(JPEG_PHOTO))}, {"width": 20})
         self.assertEqual(st["result"]["width"], 20)
+        # the allowed key's certificate is in a folder under $TMPDIR, removed at the stop
+        certs = [d for d in os.listdir(svc.dir) if d.startswith("img-curve-")]
+        self.assertEqual(len(certs), 1, os.listdir(svc.dir))
+        with open(os.path.join(svc.dir, certs[0], "client-0.key")) as f:
+            self.assertIn(self.client["curve_client_public"], f.read())
+        svc.stop()
+        self.assertEqual(svc.rest.returncode, 0)
+        self.assertEqual([d for d in os.listdir(svc.dir) if d.startswith("img-curve-")], [])
 
     def test_unknown_engine_never_gets_a_job(self):
         other = keypair(ENGINE_BIN)["curve_client_public"]
