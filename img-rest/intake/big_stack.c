@@ -106,7 +106,8 @@ void big_stack_destroy(big_stack_t **pself)
     *pself = NULL;
 }
 
-int big_stack_call(big_stack_t *self, int (*fn)(void *arg), void *arg)
+int big_stack_call_beside(big_stack_t *self, int (*fn)(void *arg), void *arg,
+                          int (*beside)(void *arg), void *beside_arg)
 {
     call_t c = {.fn = fn, .arg = arg};
     pthread_mutex_lock(&self->lock);
@@ -116,10 +117,20 @@ int big_stack_call(big_stack_t *self, int (*fn)(void *arg), void *arg)
         self->head = &c;
     self->tail = &c;
     pthread_cond_signal(&self->work);
+    pthread_mutex_unlock(&self->lock);
+    int beside_rc = beside ? beside(beside_arg) : 0; /* its error stays set */
+    pthread_mutex_lock(&self->lock);
     while (!c.done)
         pthread_cond_wait(&self->done, &self->lock);
     pthread_mutex_unlock(&self->lock);
-    if (c.rc < 0)
+    if (c.rc < 0) {
         img_error_set(c.code, "%s", c.message);
-    return c.rc;
+        return -1;
+    }
+    return beside_rc < 0 ? -1 : 0;
+}
+
+int big_stack_call(big_stack_t *self, int (*fn)(void *arg), void *arg)
+{
+    return big_stack_call_beside(self, fn, arg, NULL, NULL);
 }

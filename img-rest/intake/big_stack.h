@@ -19,4 +19,11 @@ void big_stack_destroy(big_stack_t **self);
 /* Returns fn(arg) (0 / -1 with img_error), run on one of the threads. */
 int big_stack_call(big_stack_t *self, int (*fn)(void *arg), void *arg);
 
+/* Runs fn(arg) on one of the threads while the caller runs
+ * beside(beside_arg) (e.g. waits for a disk sync), then waits for fn.
+ * Returns 0 when both returned 0; else -1 with fn's error if fn failed,
+ * otherwise beside's. */
+int big_stack_call_beside(big_stack_t *self, int (*fn)(void *arg), void *arg,
+                          int (*beside)(void *arg), void *beside_arg);
+
 #endif

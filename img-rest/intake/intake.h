@@ -9,7 +9,10 @@
  *   4. the parameters, from the form fields and the query string together,
  *      validated from the operation's declaration (op_params);
  *   5. the inputs' headers (image_probe: the format from the bytes, pixels,
- *      frames), read on a big-stack thread;
+ *      frames), read on a big-stack thread while the request's thread makes
+ *      the job folder durable (job_files_sync: its files, its entries, its
+ *      own entry), so that a job the store holds has its inputs after a
+ *      crash of the machine too;
  *   6. the plan (op_plan: what the result would be, within the limits, and
  *      the operation's own cross-checks);
  *   7. the job committed to the store as queued, with its request id and
@@ -18,11 +21,9 @@
  * fingerprint (job_fingerprint: operation, parameters, input bytes) still
  * held lends its result: the result file is hard-linked (copied if it
  * cannot be) into the new job's folder, and the job is stored complete with
- * result.cached = true. Then the job folder is made durable (job_files_sync:
- * its files, its entries, its own entry), so that a job the store holds has
- * its inputs after a crash of the machine too. An idempotent submit whose
- * key this client used within 24 hours creates nothing and answers that
- * first job again.
+ * result.cached = true, after the folder is synced again for that file.
+ * An idempotent submit whose key this client used within 24 hours creates
+ * nothing and answers that first job again.
  * On any refusal the job folder is removed: nothing half-written stays.
  */
 #ifndef IMG_INTAKE_H
