@@ -28,8 +28,8 @@ static void s_on_signal(int sig)
 
 /* Runs the engine at niceness `nice` at least (engine_nice), so that image
  * work gives way to img-rest's requests on a shared machine: with both at
- * the same niceness, uploads waited for the cores the workers held (submit
- * p99 at 8 W1 clients: 28-36 ms, 24-31 at niceness 10, same throughput). On
+ * the same niceness, uploads waited for the cores the workers held (the
+ * README's "Where the time goes" has the measurements). On
  * Linux a niceness is a thread's and new threads take their creator's, so
  * this runs before the engine starts any (its workers, libvips', ZeroMQ's).
  * An engine started nicer stays so; a failure is only logged. */

@@ -55,17 +55,21 @@ static int s_beside(void *arg)
     return m->beside_rc;
 }
 
-static int s_run(int call_rc, int beside_rc, meet_t *m)
+/* One call through fresh big-stack threads: with a task beside it
+ * (big_stack_call_beside), or alone (big_stack_call: nothing to meet). */
+static int s_run(int call_rc, int beside_rc, bool beside, meet_t *m)
 {
     memset(m, 0, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
     m->call_rc = call_rc;
     m->beside_rc = beside_rc;
+    m->beside_in = !beside;
     big_stack_t *stacks = big_stack_new(1);
     assert_non_null(stacks);
     img_error_clear();
-    int rc = big_stack_call_beside(stacks, s_call, m, s_beside, m);
+    int rc = beside ? big_stack_call_beside(stacks, s_call, m, s_beside, m)
+                    : big_stack_call(stacks, s_call, m);
     big_stack_destroy(&stacks);
     pthread_cond_destroy(&m->changed);
     pthread_mutex_destroy(&m->lock);
@@ -76,7 +80,7 @@ static void test_both_run_at_once(void **state)
 {
     (void)state;
     meet_t m;
-    assert_int_equal(s_run(0, 0, &m), 0);
+    assert_int_equal(s_run(0, 0, true, &m), 0);
     assert_true(m.call_saw);
     assert_true(m.beside_saw);
 }
@@ -85,7 +89,7 @@ static void test_the_calls_error_wins(void **state)
 {
     (void)state;
     meet_t m;
-    assert_int_equal(s_run(-1, -1, &m), -1);
+    assert_int_equal(s_run(-1, -1, true, &m), -1);
     assert_int_equal(img_error_code(), IMG_E_UNSUPPORTED_MEDIA_TYPE);
     assert_string_equal(img_error_message(), "the call failed");
 }
@@ -94,7 +98,7 @@ static void test_the_tasks_error_when_the_call_succeeds(void **state)
 {
     (void)state;
     meet_t m;
-    assert_int_equal(s_run(0, -1, &m), -1);
+    assert_int_equal(s_run(0, -1, true, &m), -1);
     assert_int_equal(img_error_code(), IMG_E_INSUFFICIENT_STORAGE);
     assert_string_equal(img_error_message(), "the task beside failed");
 }
@@ -102,17 +106,10 @@ static void test_the_tasks_error_when_the_call_succeeds(void **state)
 static void test_a_plain_call_carries_its_error(void **state)
 {
     (void)state;
-    meet_t m = {.call_rc = -1, .beside_in = true}; /* nothing beside: no wait */
-    pthread_mutex_init(&m.lock, NULL);
-    pthread_cond_init(&m.changed, NULL);
-    big_stack_t *stacks = big_stack_new(2);
-    assert_non_null(stacks);
-    img_error_clear();
-    assert_int_equal(big_stack_call(stacks, s_call, &m), -1);
+    meet_t m;
+    assert_int_equal(s_run(-1, 0, false, &m), -1);
     assert_int_equal(img_error_code(), IMG_E_UNSUPPORTED_MEDIA_TYPE);
-    big_stack_destroy(&stacks);
-    pthread_cond_destroy(&m.changed);
-    pthread_mutex_destroy(&m.lock);
+    assert_string_equal(img_error_message(), "the call failed");
 }
 
 int main(void)
