@@ -9,7 +9,7 @@ libvips-dev libvips-tools libjansson-dev libsqlite3-dev libpq-dev libssl-dev zli
 libcurl4-openssl-dev libxxhash-dev libcmocka-dev curl"
 TEST_PKGS="python3 python3-zmq python3-jsonschema python3-yaml clang clang-format libclang-rt-14-dev
 git chromium libjxl-testdata mate-backgrounds gdk-pixbuf-tests shellcheck postgresql prometheus
-haproxy iproute2 podman buildah debootstrap docker-compose runc uidmap netavark aardvark-dns"
+haproxy iproute2 podman buildah debootstrap docker-compose runc uidmap netavark aardvark-dns iptables"
 BENCH_PKGS="python3 python3-pil hyperfine wrk linux-perf mate-backgrounds"
 
 case "${1:-run}" in

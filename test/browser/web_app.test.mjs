@@ -681,6 +681,10 @@ async function keysScenario(browser) {
   await check('forgetting the key empties sessionStorage', async () => {
     await page.click('#key-button');
     await page.click('#key-dialog button[value="forget"]');
+    // the dialog's close event, which forgets the key, is a task queued
+    // after the click: wait for the header to change (or 10 s), then check
+    await page.waitForFunction(() => document.getElementById('key-state').textContent === 'none',
+      null, { timeout: 10000 }).catch(() => {});
     assert(await page.evaluate(() => sessionStorage.getItem('img-rest.api-key')) === null, 'the key is still kept');
     assert((await page.textContent('#key-state')) === 'none', 'the header still says set');
     w.expectRefusal(/^\/jobs$/, 401);
