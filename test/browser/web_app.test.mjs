@@ -661,6 +661,9 @@ async function keysScenario(browser) {
     await page.click('#key-button');
     await page.check('#key-dialog input[value="x-api-key"]');
     await page.click('#key-dialog button[value="save"]');
+    // the scheme is kept by the dialog's close task: before leaving the page
+    await page.waitForFunction(() => sessionStorage.getItem('img-rest.api-key-scheme') === 'x-api-key',
+      null, { timeout: 10000 }).catch(() => {});
     await openApp(page, '#/submit/resize');
     await page.setInputFiles('.drop-zone[data-field="file"] input[type="file"]', JPEG);
     await setField(page, 'width', '80');
