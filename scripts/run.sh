@@ -6,9 +6,11 @@
 # work after a crash: this script has nothing to do then. The script ends
 # when one of the two supervisors exits — after a stop (Ctrl-C, or SIGTERM
 # to either program or to this script) or a configuration error, which is
-# not retried — and then stops the other. Exit status: 0 when both stopped
-# cleanly, otherwise the first non-zero status of the two (2: a
-# configuration error).
+# not retried — and then stops the other. Exit status: that of the program
+# which exited by itself, when it is not 0 (2: a configuration error; the
+# other may still be starting when it is stopped, and then dies of the
+# signal); otherwise 0 when both stopped cleanly, else the first non-zero
+# status of the two.
 set -eu
 build=${1:-build}
 config=${2:-config/img.conf}
@@ -50,10 +52,13 @@ while running "$rest" && running "$engine"; do
   wait "$nap" || true
   kill "$nap" 2>/dev/null || true
 done
+cause=
 if [ "$stopping" = 0 ]; then
   if running "$rest"; then
+    cause=engine
     echo "img-engine exited by itself: stopping img-rest" >&2
   else
+    cause=rest
     echo "img-rest exited by itself: stopping img-engine" >&2
   fi
   stop
@@ -72,6 +77,9 @@ rest_status=$status
 reap "$engine"
 engine_status=$status
 echo "img-rest and img-engine stopped (exit status $rest_status and $engine_status)"
+if [ "$cause" = engine ] && [ "$engine_status" -ne 0 ]; then
+  exit "$engine_status"
+fi
 if [ "$rest_status" -ne 0 ]; then
   exit "$rest_status"
 fi

@@ -239,13 +239,17 @@ class RunScript(OwnServices):
             if not os.path.exists(path) or not os.path.samefile(path, binary):
                 self.skipTest("the programs are not in one build folder's layout (%s)" % path)
 
-    def start_script(self, config=None):
+    def start_script(self, config=None, rest_delay=0):
         """The script on a Service's configuration (its processes are the
-        script's, not the Service's); returns (svc, Popen)."""
+        script's, not the Service's); returns (svc, Popen). rest_delay > 0:
+        the script runs on a build folder of the Service's own whose img-rest
+        waits that many seconds before it becomes the real one (a slow start:
+        a SIGTERM kills it while it waits)."""
         svc = self.service(engines=0, start=False, config=dict(FAST, **(config or {})))
+        build = self.slow_rest_build(svc, rest_delay) if rest_delay else self.build
         log_path = os.path.join(svc.dir, "run.sh.log")
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([self.SCRIPT, self.build, svc.config_path], stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen([self.SCRIPT, build, svc.config_path], stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, env=_child_env(),
                                     start_new_session=True)
         proc.log_path = log_path
@@ -259,6 +263,19 @@ class RunScript(OwnServices):
         self.addCleanup(stop)
         self.addCleanup(lambda: self._print_log_if_failed(proc))
         return svc, proc
+
+    @staticmethod
+    def slow_rest_build(svc, delay):
+        build = os.path.join(svc.dir, "slow-build")
+        for name in ("img-rest", "img-engine"):
+            os.makedirs(os.path.join(build, name))
+        os.symlink(ENGINE_BIN, os.path.join(build, "img-engine", "img-engine"))
+        wrapper = os.path.join(build, "img-rest", "img-rest")
+        with open(wrapper, "w") as f:
+            f.write("#!%s\nimport os, sys, time\ntime.sleep(%d)\nos.execv(%r, [%r] + sys.argv[1:])\n"
+                    % (sys.executable, delay, REST_BIN, REST_BIN))
+        os.chmod(wrapper, 0o755)
+        return build
 
     def _print_log_if_failed(self, proc):
         outcome = getattr(self, "_outcome", None)
@@ -357,6 +374,16 @@ class RunScript(OwnServices):
         self.assertIn(b"broker_connect", log)
         self.assertIn(b"img-engine exited by itself: stopping img-rest", log)
         self.assertNotIn(b"restarting", log)
+
+    def test_engine_configuration_error_while_img_rest_starts(self):
+        # the engine fails at once while img-rest is still starting: the
+        # script's TERM kills img-rest before it handles signals (143), and
+        # the script still ends with the engine's configuration error
+        svc, proc = self.start_script({"broker_connect": "tcp://127.0.0.1:%d,," % free_port()}, rest_delay=30)
+        self.assert_all_stopped(proc, 2)
+        log = read_file(proc.log_path)
+        self.assertIn(b"img-engine exited by itself: stopping img-rest", log)
+        self.assertIn(b"(exit status 143 and 2)", log)
 
 
 # ---- 2. a full data volume ----------------------------------------------------------
