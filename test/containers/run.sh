@@ -231,13 +231,18 @@ replica_states() {
     awk -F, '$1 == "img_rest" && $2 ~ /^rest[12]$/ { printf "%s=%s(%s,%s) ", $2, $18, $37, $23 }'
 }
 
-# wait_replica_up NAME SECONDS: until HAProxy sees that replica up (its
-# health checks run every 2 s); says HAProxy's view when it does not
-wait_replica_up() {
-  local deadline=$(($(date +%s) + $2)) states
+# wait_replicas_up SECONDS NAME...: until HAProxy sees all those replicas up
+# at once (its health checks run every 2 s); says its view when it does not
+wait_replicas_up() {
+  local deadline=$(($(date +%s) + $1)) states name missing
+  shift
   while :; do
     states=$(replica_states)
-    case " $states" in *" $1=UP("*) return 0 ;; esac
+    missing=0
+    for name in "$@"; do
+      case " $states" in *" $name=UP("*) ;; *) missing=1 ;; esac
+    done
+    [ "$missing" = 0 ] && return 0
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "HAProxy sees: $states" >&2
       return 1
@@ -390,7 +395,7 @@ fi
 say "ready through HAProxy: $base"
 
 # both replicas up behind HAProxy
-if ! wait_replica_up rest1 60 || ! wait_replica_up rest2 60; then
+if ! wait_replicas_up 60 rest1 rest2; then
   show_logs
   fail "HAProxy does not see both img-rest replicas up"
 fi
@@ -442,7 +447,7 @@ wait_workers 120 "*" 3 || {
 # loaded machine: both down, POST answered by HAProxy's 503; the cause was
 # not kept): clients get that 503 until a check of rest2 passes again. The
 # work goes through HAProxy once it sees rest2 up; its view is said.
-wait_replica_up rest2 60 || {
+wait_replicas_up 60 rest2 || {
   show_logs
   fail "HAProxy does not see rest2 up once rest1 stopped"
 }
