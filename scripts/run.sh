@@ -36,12 +36,14 @@ listen=$(sed -n 's/^[[:space:]]*http_listen[[:space:]]*=[[:space:]]*//p' "$confi
 port=${IMG_HTTP_LISTEN:-${listen:-8080}}
 port=${port##*:}
 i=0
-while [ $i -lt 150 ] && running "$rest" && running "$engine"; do
+# (A Ctrl-C meanwhile also interrupts the sleep: not a reason to leave
+# before the programs have stopped.)
+while [ $i -lt 150 ] && [ "$stopping" = 0 ] && running "$rest" && running "$engine"; do
   if curl -fsS "http://localhost:$port/health" >/dev/null 2>&1; then
     echo "img service ready: http://localhost:$port/  (docs page; Ctrl-C stops both)"
     break
   fi
-  sleep 0.2
+  sleep 0.2 || true
   i=$((i + 1))
 done
 

@@ -348,6 +348,22 @@ class RunScript(OwnServices):
         self.assert_all_stopped(proc, 0)
         self.assertIn(b"img-rest and img-engine stopped (exit status 0 and 0)", read_file(proc.log_path))
 
+    def test_ctrl_c_while_img_rest_starts_stops_both(self):
+        # Ctrl-C while the script waits for img-rest to answer: the script
+        # still waits for both programs and says how they ended. img-rest,
+        # still starting, dies of a signal: the Ctrl-C's (130) or the
+        # script's TERM (143), whichever ends it first.
+        svc, proc = self.start_script(rest_delay=30)
+        self.child_of(proc.pid)  # the programs are started
+        time.sleep(1)  # the script is in its wait for img-rest's answer
+        os.killpg(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=90)
+        self.assertIn(rc, (130, 143))
+        self.assert_all_stopped(proc, rc)
+        log = read_file(proc.log_path)
+        self.assertIn(b"img-rest and img-engine stopped (exit status %d and 0)" % rc, log)
+        self.assertNotIn(b"exited by itself", log)
+
     def test_sigterm_to_the_script_alone_stops_both(self):
         svc, proc = self.start_script()
         self.wait_route(svc, proc, "/ready")
