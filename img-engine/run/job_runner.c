@@ -7,6 +7,7 @@
 #include "op_header.h"
 #include "op_params.h"
 #include "op_plan.h"
+#include "private_metadata.h"
 #include "result_writer.h"
 
 #include <assert.h>
@@ -107,7 +108,19 @@ done:
     return rc;
 }
 
-/* A step: open the input, upright, apply; *out is a new image. */
+/* An upright input without the metadata an image result never carries
+ * (private_metadata.h); an operation that answers JSON (info) keeps it. */
+static int s_drop_private(op_job_t *job, VipsImage **in)
+{
+    if (job->op->result_kind != OP_RESULT_IMAGE)
+        return 0;
+    if (private_metadata_drop(in) != 0)
+        return op_job_fail(job, IMG_E_PROCESSING_FAILED, "copying the image failed");
+    return 0;
+}
+
+/* A step: open the input, upright, drop private metadata, apply; *out is a
+ * new image. */
 static int s_run_step(s_attempt_t *a, VipsImage **out)
 {
     op_job_t *job = &a->job;
@@ -120,7 +133,9 @@ static int s_run_step(s_attempt_t *a, VipsImage **out)
     if (!in)
         return -1;
     if (!animated) /* an animation has no EXIF orientation */
-        rc = op_job_upright(job, &in) ? -1 : job->op->apply(job, a->params, &planned, in, out);
+        rc = op_job_upright(job, &in) || s_drop_private(job, &in)
+                 ? -1
+                 : job->op->apply(job, a->params, &planned, in, out);
     else
         rc = s_apply_frames(job, &planned, in, out);
     g_object_unref(in);

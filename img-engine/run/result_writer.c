@@ -2,6 +2,7 @@
 
 #include "image_normalise.h"
 #include "job_files.h"
+#include "private_metadata.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,29 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Metadata a result never carries: camera, place and author details, and
- * the EXIF thumbnail (a small copy of the whole original, which a crop or a
- * blur would otherwise leak). */
-static bool s_private_field(const char *name)
-{
-    static const char *const prefixes[] = {
-        "exif-",
-        "xmp-data",
-        "iptc-data",
-        "photoshop-data",
-        "png-comment-",
-        "gif-comment",
-        "image-description",
-        VIPS_META_ORIENTATION,
-        "jpeg-thumbnail-data",
-        NULL,
-    };
-    for (const char *const *p = prefixes; *p; p++)
-        if (strncmp(name, *p, strlen(*p)) == 0)
-            return true;
-    return false;
-}
 
 /* The ICC profile's colour space (header bytes 16..19) matches the bands. */
 static bool s_icc_matches(VipsImage *image)
@@ -47,11 +25,7 @@ static bool s_icc_matches(VipsImage *image)
 /* On an image of our own (a fresh copy). */
 static void s_strip_metadata(VipsImage *image)
 {
-    gchar **fields = vips_image_get_fields(image);
-    for (gchar **f = fields; f && *f; f++)
-        if (s_private_field(*f))
-            vips_image_remove(image, *f);
-    g_strfreev(fields);
+    private_metadata_strip(image);
     if (vips_image_get_typeof(image, VIPS_META_ICC_NAME) && !s_icc_matches(image))
         vips_image_remove(image, VIPS_META_ICC_NAME);
 }

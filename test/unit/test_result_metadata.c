@@ -2,7 +2,9 @@
  * colour profile when it fits the result, never the camera, author or date
  * fields, nor the EXIF thumbnail (a small copy of the whole original that a
  * crop or a blur would otherwise leak). Jobs run as an engine runs them
- * (test_support). */
+ * (test_support); private_metadata_drop, which the job runner applies to an
+ * opened input, is tested alone too. */
+#include "private_metadata.h"
 #include "test_support.h"
 
 #include <string.h>
@@ -78,6 +80,38 @@ static void test_fitting_profile_kept(void **state)
     g_object_unref(result);
 }
 
+/* The drop: a copy without the private fields, every other field (the
+ * profile, the resolution) kept, and the caller's original unchanged. */
+static void test_drop_makes_a_stripped_copy(void **state)
+{
+    (void)state;
+    VipsImage *original = ts_load(CAMERA_JPEG);
+    VipsBlob *profile = NULL;
+    assert_int_equal(vips_profile_load("srgb", &profile, NULL), 0);
+    size_t len = 0;
+    const void *data = vips_blob_get(profile, &len);
+    vips_image_set_blob_copy(original, VIPS_META_ICC_NAME, data, len);
+    vips_area_unref(VIPS_AREA(profile));
+    s_expect_fields(original, true, "the input");
+
+    VipsImage *image = g_object_ref(original);
+    assert_int_equal(private_metadata_drop(&image), 0);
+    assert_ptr_not_equal(image, original);
+    s_expect_fields(image, false, "the copy");
+    s_expect_fields(original, true, "the original");
+    gchar **fields = vips_image_get_fields(image);
+    for (gchar **f = fields; *f; f++)
+        if (private_metadata_is(*f))
+            fail_msg("the copy keeps %s", *f);
+    g_strfreev(fields);
+    assert_int_equal(vips_image_get_typeof(image, VIPS_META_ICC_NAME) != 0, true);
+    assert_int_equal(vips_image_get_typeof(image, VIPS_META_RESOLUTION_UNIT) != 0, true);
+    assert_int_equal(image->Xsize, original->Xsize);
+    assert_int_equal(image->Ysize, original->Ysize);
+    g_object_unref(image);
+    g_object_unref(original);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -88,6 +122,7 @@ int main(int argc, char **argv)
         T(test_crop_leaks_no_thumbnail),
         T(test_webp_result_has_no_exif),
         T(test_fitting_profile_kept),
+        T(test_drop_makes_a_stripped_copy),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     vips_shutdown();
