@@ -17,9 +17,9 @@
 /* True if a field of this name is private metadata. */
 bool private_metadata_is(const char *name);
 
-/* Removes every private field from image, which must be an image of the
- * caller's own (a fresh copy): libvips images downstream share nothing
- * with it, but its upstream is not changed. */
+/* Removes every private field from image, which must be the caller's own
+ * and not yet the input of another image (a fresh copy): an image built
+ * from it before would keep the fields. */
 void private_metadata_strip(VipsImage *image);
 
 /* *image replaced by a copy of it without private metadata (the caller's
