@@ -59,17 +59,24 @@ static void test_webp_result_has_no_exif(void **state)
     s_expect_private_removed(f, "convert", "format=webp&quality=50", "webp");
 }
 
-/* An input of libvips' own sRGB profile: the result carries it on. */
-static void test_fitting_profile_kept(void **state)
+/* Gives image libvips' own sRGB profile; its length. */
+static size_t s_set_srgb_profile(VipsImage *image)
 {
-    ts_folder_t *f = *state;
     VipsBlob *profile = NULL;
     assert_int_equal(vips_profile_load("srgb", &profile, NULL), 0);
     size_t len = 0;
     const void *data = vips_blob_get(profile, &len);
-    VipsImage *in = ts_gradient(80, 60, 0);
-    vips_image_set_blob_copy(in, VIPS_META_ICC_NAME, data, len);
+    vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, data, len);
     vips_area_unref(VIPS_AREA(profile));
+    return len;
+}
+
+/* An input of libvips' own sRGB profile: the result carries it on. */
+static void test_fitting_profile_kept(void **state)
+{
+    ts_folder_t *f = *state;
+    VipsImage *in = ts_gradient(80, 60, 0);
+    size_t len = s_set_srgb_profile(in);
     ts_save_input(f, "file", in, "png");
 
     VipsImage *result = ts_run_image(f, "resize", "width=40", "png");
@@ -86,12 +93,7 @@ static void test_drop_makes_a_stripped_copy(void **state)
 {
     (void)state;
     VipsImage *original = ts_load(CAMERA_JPEG);
-    VipsBlob *profile = NULL;
-    assert_int_equal(vips_profile_load("srgb", &profile, NULL), 0);
-    size_t len = 0;
-    const void *data = vips_blob_get(profile, &len);
-    vips_image_set_blob_copy(original, VIPS_META_ICC_NAME, data, len);
-    vips_area_unref(VIPS_AREA(profile));
+    s_set_srgb_profile(original);
     s_expect_fields(original, true, "the input");
 
     VipsImage *image = g_object_ref(original);
